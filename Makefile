@@ -1,0 +1,58 @@
+# A thin layer over CMake. The two commands a new user needs:
+#   make demo   install what is missing, build, run the main job
+#   make test   install what is missing, build with ASan+UBSan, run the suite
+# Others: make build, make bench, make clang, make tsan, make coverage, make format, make clean.
+
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE   ?= cmake
+BUILD   ?= build
+
+.PHONY: all deps build demo test bench clang tsan coverage format clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/release/Makefile $(BUILD)/release/CMakeCache.txt:
+	$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: deps $(BUILD)/release/CMakeCache.txt
+	$(CMAKE) --build $(BUILD)/release -j$(JOBS)
+
+demo: build
+	./scripts/demo.sh $(BUILD)/release
+
+test: deps
+	$(CMAKE) -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DIOMMUSIM_SANITIZE=address >/dev/null
+	$(CMAKE) --build $(BUILD)/asan -j$(JOBS)
+	cd $(BUILD)/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j$(JOBS) -LE stress
+
+bench: build
+	$(BUILD)/release/iommusim-bench
+
+# Both compilers must stay warning-free.
+clang: deps
+	CC=clang CXX=clang++ $(CMAKE) -S . -B $(BUILD)/clang -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	$(CMAKE) --build $(BUILD)/clang -j$(JOBS)
+
+tsan: deps
+	$(CMAKE) -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIOMMUSIM_SANITIZE=thread >/dev/null
+	$(CMAKE) --build $(BUILD)/tsan -j$(JOBS)
+	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j$(JOBS) -L stress
+
+coverage: deps
+	$(CMAKE) -S . -B $(BUILD)/coverage -DCMAKE_BUILD_TYPE=Debug -DIOMMUSIM_COVERAGE=ON >/dev/null
+	$(CMAKE) --build $(BUILD)/coverage -j$(JOBS)
+	cd $(BUILD)/coverage && ctest -j$(JOBS) -LE stress >/dev/null || true
+	gcovr -r . --object-directory $(BUILD)/coverage --filter 'hw-models/' --filter 'src/' \
+		--txt $(BUILD)/coverage/coverage.txt --print-summary
+	@echo "per-file report: $(BUILD)/coverage/coverage.txt"
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

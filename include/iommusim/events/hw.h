@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: MIT */
+/* Trace events of the hw layer: an X-macro list, read through trace_events.h. */

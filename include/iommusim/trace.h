@@ -113,6 +113,13 @@ long trace_flush_text(struct trace_ctx *tc, FILE *out);
 /* Records dropped because a buffer could not grow. */
 uint64_t trace_dropped(struct trace_ctx *tc);
 
+/*
+ * Bound each thread's buffer to @records between two collects (0, the
+ * default, means no bound). Records beyond it are dropped and counted in
+ * trace_dropped(), exactly like records that found no memory. Returns 0.
+ */
+int trace_set_buffer_limit(struct trace_ctx *tc, uint64_t records);
+
 /* Slow path of TRACE(); call the macro instead. */
 void trace_emit(struct trace_ctx *tc, enum trace_event_id id, unsigned n, const uint64_t *fields);
 

@@ -24,5 +24,7 @@ struct cli_command {
 };
 
 int cli_demo(int argc, char **argv);
+int cli_gen(int argc, char **argv);
+int cli_convert(int argc, char **argv);
 
 #endif /* IOMMUSIM_CLI_H */

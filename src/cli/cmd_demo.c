@@ -171,7 +171,7 @@ static int demo_dataless(struct demo *d)
 	struct mach_user *user = NULL;
 	struct mach_proc *proc = NULL;
 	struct mach *m;
-	uint64_t va, pfn, total = 0, word = 1;
+	uint64_t va, pfn = 0, total = 0, word = 1;
 	const uint64_t chunk = GiB >> MACH_PAGE_SHIFT;
 	uint64_t *pfns;
 	long rc;

@@ -10,6 +10,8 @@
 
 static const struct cli_command commands[] = {
 	{ "demo", "a short end-to-end demonstration of the simulated stack", cli_demo },
+	{ "gen", "generate a workload trace (NIC, NVMe, GPU, mix)", cli_gen },
+	{ "convert", "convert traces: text, binary, Linux ftrace text", cli_convert },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,767 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Intel VT-d driver: paging domains (second-stage translation, §3.7, §9.8).
+ *
+ * Tables. A domain owns a tree of 4 KiB table frames in simulated memory
+ * (mach_frame_alloc), 512 64-bit entries each, 3, 4 or 5 levels deep
+ * (level 1 holds 4 KiB leaves, level 2 may hold 2 MiB leaves, level 3 1 GiB
+ * leaves, when CAP.SLLPS allows). An entry is present when R or W is set
+ * (§9.8: second-stage entries have no P bit); a table entry is R|W with the
+ * next table's address; a leaf is R/W per prot, PS above level 1, SNP for
+ * IOMMU_CACHE when ECAP.SC, and the output address (bits 51:12).
+ *
+ * Concurrency. map and unmap may run at once on disjoint IOVA ranges (the
+ * iommu core's contract). Missing intermediate tables are installed with a
+ * compare-and-exchange on the parent entry; the loser frees its frame and
+ * uses the winner's. A leaf is written only by the thread mapping its range.
+ * A table is unlinked only by an unmap covering its whole range, which no
+ * concurrent operation on a disjoint range can be using. Entries are
+ * written with release stores so a walker (the model, reading through the
+ * bus) sees either the old or the new 64-bit value.
+ *
+ * Large pages. A run of large pages is written as large leaves. When an
+ * empty table (left by earlier smaller mappings) sits where a large leaf
+ * goes, the entry is swapped to the leaf, the range invalidated with the
+ * paging-structure caches, and only then the old subtree freed (see
+ * switch_to_large).
+ *
+ * Unmap. Leaves in the range are cleared; a table whose whole range is
+ * unmapped is unlinked and, with its subtables, put on the gather's
+ * freelist. As Linux, an unmap that starts on a larger leaf than asked
+ * unmaps (and reports) the whole leaf. Nothing is freed and no caller may
+ * unpin before iotlb_sync: one page-selective invalidation per attached
+ * unit covering the gathered range (IH set when no table was freed, so the
+ * paging-structure caches may be kept, §6.5.2.3), or domain-selective when
+ * the mask would exceed MAMV; then a wait; then the freelist frames are
+ * released. If the wait fails (timeout), the frames are kept ("stranded")
+ * until the domain is freed, never reused while the hardware may walk them.
+ * If the freelist cannot grow (allocation failure), the domain is flushed
+ * synchronously and the page freed at once.
+ *
+ * Domain ids. A domain has one DID per unit it is attached on, allocated on
+ * the first endpoint of that unit and freed with the last (after the
+ * detach's context-cache and IOTLB invalidation of that DID).
+ *
+ * Lazy mode (intel_iommu_options.lazy): iotlb_sync queues (range, freelist)
+ * in a flush queue; when it is full (fq_size), when its oldest entry is
+ * fq_timeout_ns old (simulated time, checked at each sync), on
+ * flush_iotlb_all and at free, one domain-selective invalidation per unit
+ * is issued, waited for, and the queued frames are freed.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <iommusim/fault.h>
+#include <iommusim/iommufd.h>
+#include <iommusim/machine.h>
+
+#include "iommu/intel/intel_priv.h"
+#include "lib/util.h"
+
+static inline unsigned lvl_shift(unsigned level)
+{
+	return 12 + 9 * (level - 1);
+}
+
+static inline uint64_t lvl_size(unsigned level)
+{
+	return 1ULL << lvl_shift(level);
+}
+
+static inline uint64_t *tbl(struct intel_domain *dom, uint64_t pa)
+{
+	return intel_phys_ptr(dom->mach, pa);
+}
+
+static inline uint64_t pte_load(uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void pte_store(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline bool pte_is_leaf(uint64_t e, unsigned level)
+{
+	return level == 1 || (e & SL_PTE_PS);
+}
+
+static int table_alloc(struct intel_domain *dom, uint64_t *pa)
+{
+	uint64_t pfn;
+	int rc;
+
+	rc = mach_frame_alloc(dom->mach, MACH_ORDER_4K, &pfn);
+	if (rc)
+		return rc;
+	*pa = pfn << MACH_PAGE_SHIFT;
+	__atomic_add_fetch(&dom->tables, 1, __ATOMIC_RELAXED);
+	STAT_INC(dom->maker, tables_live);
+	return 0;
+}
+
+static void table_free_pfn(struct intel_domain *dom, uint64_t pfn)
+{
+	mach_frame_put(dom->mach, pfn);
+	__atomic_sub_fetch(&dom->tables, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&dom->maker->stats.tables_live, 1, __ATOMIC_RELAXED);
+}
+
+static void freelist_release(struct intel_domain *dom, struct intel_freelist *fl)
+{
+	size_t i;
+
+	if (!fl)
+		return;
+	for (i = 0; i < fl->n; i++)
+		table_free_pfn(dom, fl->pfn[i]);
+	fault_free(fl);
+}
+
+/* Append @src's pages to @dst (grown); on failure @src is kept and false returned. */
+static bool freelist_merge(struct intel_domain *dom, struct intel_freelist **dst,
+			   struct intel_freelist *src)
+{
+	struct intel_freelist *d = *dst, *nd;
+	size_t need;
+
+	if (!src || !src->n) {
+		fault_free(src);
+		return true;
+	}
+	if (!d) {
+		*dst = src;
+		return true;
+	}
+	need = d->n + src->n;
+	if (need > d->cap) {
+		nd = fault_realloc(dom->fc, "intel.freelist_merge", d, sizeof(*d) + need * 8);
+		if (!nd)
+			return false;
+		nd->cap = need;
+		*dst = d = nd;
+	}
+	memcpy(&d->pfn[d->n], src->pfn, src->n * 8);
+	d->n += src->n;
+	fault_free(src);
+	return true;
+}
+
+/* -------------------------------------------------------- invalidation */
+
+/* Domain-selective invalidation on every unit; 0 or the first error. Under dom->lock. */
+static int flush_all_locked(struct intel_domain *dom)
+{
+	unsigned i;
+	int rc = 0, r;
+
+	for (i = 0; i < dom->nunits; i++) {
+		r = intel_flush_iotlb_domain(dom->units[i].iommu, dom->units[i].did);
+		if (r && !rc)
+			rc = r;
+	}
+	return rc;
+}
+
+static void fq_flush_locked(struct intel_domain *dom)
+{
+	uint32_t i;
+	int rc;
+
+	if (!dom->fq_n)
+		return;
+	rc = flush_all_locked(dom);
+	STAT_INC(dom->maker, fq_flushes);
+	for (i = 0; i < dom->fq_n; i++) {
+		struct intel_freelist *fl = dom->fq[i].fl;
+
+		if (!rc)
+			freelist_release(dom, fl);
+		else if (!freelist_merge(dom, &dom->stranded, fl))
+			freelist_release(dom, fl); /* cannot even record it: accept the risk */
+		dom->fq[i].fl = NULL;
+	}
+	dom->fq_n = 0;
+}
+
+/* Freelist for @g, growing it; false when it cannot grow. */
+static bool gather_add_table(struct intel_domain *dom, struct iommu_iotlb_gather *g, uint64_t pa)
+{
+	struct intel_freelist *fl = g->freelist, *nfl;
+
+	if (!fl || fl->n == fl->cap) {
+		size_t cap = fl ? fl->cap * 2 : 16;
+
+		nfl = fault_realloc(dom->fc, "intel.freelist", fl, sizeof(*fl) + cap * 8);
+		if (!nfl)
+			return false;
+		if (!fl)
+			nfl->n = 0;
+		nfl->cap = cap;
+		g->freelist = fl = nfl;
+	}
+	fl->pfn[fl->n++] = pa >> MACH_PAGE_SHIFT;
+	return true;
+}
+
+/* A table page that is no longer linked: free it after an invalidation. */
+static void retire_table(struct intel_domain *dom, struct iommu_iotlb_gather *g, uint64_t pa)
+{
+	int rc;
+
+	if (gather_add_table(dom, g, pa))
+		return;
+	/* No memory to defer it: invalidate now, synchronously, then free. */
+	pthread_mutex_lock(&dom->lock);
+	rc = flush_all_locked(dom);
+	pthread_mutex_unlock(&dom->lock);
+	if (!rc)
+		table_free_pfn(dom, pa >> MACH_PAGE_SHIFT);
+	/* else: leaked on purpose, the hardware may still walk it */
+}
+
+/* ----------------------------------------------------------------- map */
+
+/* True when no leaf is mapped anywhere under table @tpa of @level. */
+static bool pt_tree_empty(struct intel_domain *dom, uint64_t tpa, unsigned level)
+{
+	uint64_t *t = tbl(dom, tpa), e;
+	unsigned i;
+
+	for (i = 0; i < 512; i++) {
+		e = pte_load(&t[i]);
+		if (!e)
+			continue;
+		if (pte_is_leaf(e, level))
+			return false;
+		if (!pt_tree_empty(dom, e & VTD_ADDR_MASK, level - 1))
+			return false;
+	}
+	return true;
+}
+
+static void pt_free_tree(struct intel_domain *dom, uint64_t tpa, unsigned level);
+
+/*
+ * A large leaf is wanted at *@pte (level @lvl) where a table @e sits, left
+ * behind by earlier smaller mappings. If the subtree maps nothing, swap the
+ * entry to the leaf, invalidate the range including the paging-structure
+ * caches (IH = 0: a walker may hold the old table pointer, §6.5.2.3) on
+ * every unit, and only then free the subtree (Linux's switch_to_super_page).
+ * Anything still mapped under it is a map over a mapping: -EEXIST. If the
+ * invalidation fails the table goes back in place (nothing to free).
+ */
+static int switch_to_large(struct intel_domain *dom, uint64_t *pte, uint64_t e, unsigned lvl,
+			   uint64_t iova, uint64_t leaf)
+{
+	uint64_t exp = e;
+	unsigned i;
+	int rc = 0, r;
+
+	if (!pt_tree_empty(dom, e & VTD_ADDR_MASK, lvl - 1))
+		return -EEXIST;
+	if (!__atomic_compare_exchange_n(pte, &exp, leaf, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return -EEXIST;
+	pthread_mutex_lock(&dom->lock);
+	for (i = 0; i < dom->nunits; i++) {
+		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, iova,
+				      iova + lvl_size(lvl) - 1, false);
+		if (r && !rc)
+			rc = r;
+	}
+	pthread_mutex_unlock(&dom->lock);
+	if (rc) {
+		pte_store(pte, e);
+		return rc;
+	}
+	pt_free_tree(dom, e & VTD_ADDR_MASK, lvl - 1);
+	return 0;
+}
+
+static int pt_map(struct intel_domain *dom, uint64_t iova, uint64_t pa, unsigned lvl, size_t count,
+		  uint64_t attrs, size_t *mapped)
+{
+	const uint64_t sz = lvl_size(lvl);
+	uint64_t *t, e, tpa, npa, exp;
+	unsigned l, idx, i, n;
+	int rc;
+
+	while (count) {
+		tpa = dom->pgd_pa;
+		for (l = dom->levels; l > lvl; l--) {
+			t = tbl(dom, tpa);
+			idx = (iova >> lvl_shift(l)) & 511;
+			e = pte_load(&t[idx]);
+			if (!e) {
+				rc = table_alloc(dom, &npa);
+				if (rc)
+					return rc;
+				exp = 0;
+				e = npa | SL_PTE_R | SL_PTE_W;
+				if (!__atomic_compare_exchange_n(&t[idx], &exp, e, false,
+								 __ATOMIC_ACQ_REL,
+								 __ATOMIC_ACQUIRE)) {
+					table_free_pfn(dom, npa >> MACH_PAGE_SHIFT);
+					e = exp;
+				}
+			}
+			if (pte_is_leaf(e, l))
+				return -EEXIST; /* a larger leaf covers this range */
+			tpa = e & VTD_ADDR_MASK;
+		}
+		t = tbl(dom, tpa);
+		idx = (iova >> lvl_shift(lvl)) & 511;
+		n = (unsigned)min((size_t)(512 - idx), count);
+		for (i = 0; i < n; i++, iova += sz, pa += sz, count--) {
+			e = pte_load(&t[idx + i]);
+			if (!e) {
+				pte_store(&t[idx + i], pa | attrs | (lvl > 1 ? SL_PTE_PS : 0));
+				*mapped += sz;
+				continue;
+			}
+			if (!pte_is_leaf(e, lvl)) {
+				rc = switch_to_large(dom, &t[idx + i], e, lvl, iova,
+						     pa | attrs | SL_PTE_PS);
+				if (rc)
+					return rc;
+				*mapped += sz;
+				continue;
+			}
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+static int intel_map_pages(struct iommu_domain *d, uint64_t iova, uint64_t paddr, size_t pgsize,
+			   size_t pgcount, int prot, size_t *mapped)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+	uint64_t attrs = 0, size;
+	unsigned lvl;
+
+	*mapped = 0;
+	if (!(prot & (IOMMU_READ | IOMMU_WRITE)))
+		return -EINVAL;
+	if (!is_power_of_2(pgsize) || !(d->pgsize_bitmap & pgsize) || !pgcount)
+		return -EINVAL;
+	lvl = (ilog2(pgsize) - 12) / 9 + 1;
+	if (lvl_size(lvl) != pgsize || !IS_ALIGNED(iova | paddr, pgsize))
+		return -EINVAL;
+	if (check_mul_overflow((uint64_t)pgsize, (uint64_t)pgcount, &size) ||
+	    iova + size - 1 < iova || iova + size - 1 > d->geometry.aperture_end)
+		return -EFAULT;
+	if (paddr + size - 1 > VTD_ADDR_MASK)
+		return -EINVAL;
+	if (prot & IOMMU_READ)
+		attrs |= SL_PTE_R;
+	if (prot & IOMMU_WRITE)
+		attrs |= SL_PTE_W;
+	if ((prot & IOMMU_CACHE) && dom->snp)
+		attrs |= SL_PTE_SNP;
+	return pt_map(dom, iova, paddr, lvl, pgcount, attrs, mapped);
+}
+
+/* --------------------------------------------------------------- unmap */
+
+/* Put every table below (and including) @tpa on the gather's freelist. */
+static void pt_retire_tree(struct intel_domain *dom, struct iommu_iotlb_gather *g, uint64_t tpa,
+			   unsigned level)
+{
+	uint64_t *t = tbl(dom, tpa), e;
+	unsigned i;
+
+	if (level > 1) {
+		for (i = 0; i < 512; i++) {
+			e = pte_load(&t[i]);
+			if (e && !pte_is_leaf(e, level))
+				pt_retire_tree(dom, g, e & VTD_ADDR_MASK, level - 1);
+		}
+	}
+	retire_table(dom, g, tpa);
+}
+
+static void pt_clear(struct intel_domain *dom, struct iommu_iotlb_gather *g, uint64_t tpa,
+		     unsigned level, uint64_t base, uint64_t start, uint64_t last)
+{
+	const unsigned shift = lvl_shift(level);
+	const uint64_t esz = 1ULL << shift;
+	uint64_t *t = tbl(dom, tpa);
+	unsigned idx = (unsigned)(((start > base ? start : base) - base) >> shift);
+
+	for (; idx < 512; idx++) {
+		uint64_t es = base + ((uint64_t)idx << shift), el = es + esz - 1, e;
+
+		if (es > last)
+			break;
+		e = pte_load(&t[idx]);
+		if (!e)
+			continue;
+		if (pte_is_leaf(e, level)) {
+			pte_store(&t[idx], 0);
+			/* A large leaf only partly inside is gone whole: widen the flush. */
+			iommu_iotlb_gather_add_range(g, es, esz);
+			continue;
+		}
+		if (es >= start && el <= last) {
+			pte_store(&t[idx], 0);
+			pt_retire_tree(dom, g, e & VTD_ADDR_MASK, level - 1);
+			continue;
+		}
+		pt_clear(dom, g, e & VTD_ADDR_MASK, level - 1, es, start, last);
+	}
+}
+
+/* Level of the leaf mapping @iova, 0 when nothing maps it. */
+static unsigned leaf_level(struct intel_domain *dom, uint64_t iova, uint64_t *pte)
+{
+	uint64_t tpa = dom->pgd_pa, e;
+	unsigned l;
+
+	for (l = dom->levels; l >= 1; l--) {
+		e = pte_load(&tbl(dom, tpa)[(iova >> lvl_shift(l)) & 511]);
+		if (!e)
+			return 0;
+		if (pte_is_leaf(e, l)) {
+			if (pte)
+				*pte = e;
+			return l;
+		}
+		tpa = e & VTD_ADDR_MASK;
+	}
+	return 0;
+}
+
+static size_t intel_unmap_pages(struct iommu_domain *d, uint64_t iova, size_t pgsize,
+				size_t pgcount, struct iommu_iotlb_gather *g)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+	uint64_t size, lsz;
+	unsigned l;
+
+	if (check_mul_overflow((uint64_t)pgsize, (uint64_t)pgcount, &size) || !size ||
+	    iova + size - 1 < iova || iova > d->geometry.aperture_end)
+		return 0;
+	if (iova + size - 1 > d->geometry.aperture_end)
+		size = d->geometry.aperture_end - iova + 1;
+	l = leaf_level(dom, iova, NULL);
+	if (!l)
+		return 0;
+	lsz = lvl_size(l);
+	if (lsz > size) {
+		if (!IS_ALIGNED(iova, lsz))
+			return 0;
+		size = lsz;
+	}
+	pt_clear(dom, g, dom->pgd_pa, dom->levels, 0, iova, iova + size - 1);
+	iommu_iotlb_gather_add_range(g, iova, size);
+	if (g->pgsize < pgsize)
+		g->pgsize = pgsize;
+	return size;
+}
+
+static void intel_iotlb_sync(struct iommu_domain *d, struct iommu_iotlb_gather *g)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+	struct intel_freelist *fl = g->freelist;
+	bool ih = !fl || !fl->n;
+	unsigned i;
+	int rc = 0, r;
+
+	g->freelist = NULL;
+	pthread_mutex_lock(&dom->lock);
+	if (dom->lazy) {
+		uint64_t now = mach_now(dom->mach);
+
+		if (dom->fq_n &&
+		    (dom->fq_n == dom->fq_size || now - dom->fq_first_ns >= dom->fq_timeout_ns))
+			fq_flush_locked(dom);
+		if (!dom->fq_n)
+			dom->fq_first_ns = now;
+		dom->fq[dom->fq_n].start = g->start;
+		dom->fq[dom->fq_n].end = g->end;
+		dom->fq[dom->fq_n].fl = fl;
+		dom->fq_n++;
+		g->queued = true;
+		pthread_mutex_unlock(&dom->lock);
+		return;
+	}
+	for (i = 0; i < dom->nunits; i++) {
+		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, g->start, g->end, ih);
+		if (r && !rc)
+			rc = r;
+	}
+	if (rc && fl && fl->n) {
+		if (freelist_merge(dom, &dom->stranded, fl))
+			fl = NULL;
+	}
+	pthread_mutex_unlock(&dom->lock);
+	if (!rc)
+		freelist_release(dom, fl);
+	else
+		fault_free(fl); /* pages recorded as stranded (or, without memory, leaked) */
+}
+
+/*
+ * Caching mode (CAP.CM, §6.1): the unit may have cached the not-present
+ * entries a new mapping replaced, so a map is followed by a page-selective
+ * invalidation on each such unit (as Linux's iommu_flush_iotlb_psi with
+ * map set). Units without CM need nothing.
+ */
+static int intel_iotlb_sync_map(struct iommu_domain *d, uint64_t iova, size_t size)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+	unsigned i;
+	int rc = 0, r;
+
+	pthread_mutex_lock(&dom->lock);
+	for (i = 0; i < dom->nunits; i++) {
+		if (!CAP_CM(dom->units[i].iommu->cap))
+			continue;
+		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, iova, iova + size - 1,
+				      false);
+		if (r && !rc)
+			rc = r;
+	}
+	pthread_mutex_unlock(&dom->lock);
+	return rc;
+}
+
+static void intel_flush_iotlb_all(struct iommu_domain *d)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+
+	pthread_mutex_lock(&dom->lock);
+	if (dom->fq_n)
+		fq_flush_locked(dom);
+	else
+		flush_all_locked(dom);
+	pthread_mutex_unlock(&dom->lock);
+}
+
+static uint64_t intel_iova_to_phys(struct iommu_domain *d, uint64_t iova)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+	uint64_t e;
+	unsigned l;
+
+	if (iova > d->geometry.aperture_end)
+		return 0;
+	l = leaf_level(dom, iova, &e);
+	if (!l)
+		return 0;
+	return (e & VTD_ADDR_MASK & ~(lvl_size(l) - 1)) | (iova & (lvl_size(l) - 1));
+}
+
+/* -------------------------------------------------------------- attach */
+
+/* DID of @dom on @iommu, allocating one for a first endpoint. Under iommu->lock. */
+static int dom_unit_get(struct intel_domain *dom, struct intel_iommu *iommu, uint16_t *did)
+{
+	unsigned i;
+	int rc;
+
+	pthread_mutex_lock(&dom->lock);
+	for (i = 0; i < dom->nunits; i++) {
+		if (dom->units[i].iommu == iommu) {
+			dom->units[i].refs++;
+			*did = dom->units[i].did;
+			pthread_mutex_unlock(&dom->lock);
+			return 0;
+		}
+	}
+	rc = -ENOSPC;
+	if (dom->nunits == INTEL_DOMAIN_MAX_UNITS)
+		goto out;
+	rc = intel_did_alloc(iommu, did);
+	if (rc)
+		goto out;
+	dom->units[dom->nunits].iommu = iommu;
+	dom->units[dom->nunits].did = *did;
+	dom->units[dom->nunits].refs = 1;
+	dom->nunits++;
+out:
+	pthread_mutex_unlock(&dom->lock);
+	return rc;
+}
+
+/* Drop one endpoint of @iommu; the DID goes with the last. Under iommu->lock. */
+static void dom_unit_put(struct intel_domain *dom, struct intel_iommu *iommu)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&dom->lock);
+	for (i = 0; i < dom->nunits; i++) {
+		if (dom->units[i].iommu != iommu)
+			continue;
+		if (--dom->units[i].refs == 0) {
+			intel_did_free(iommu, dom->units[i].did);
+			dom->units[i] = dom->units[--dom->nunits];
+		}
+		break;
+	}
+	pthread_mutex_unlock(&dom->lock);
+}
+
+static int intel_attach_dev(struct iommu_domain *d, struct iommu_dev *dev)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+	struct intel_dev *info = to_intel_dev(dev);
+	struct intel_iommu *iommu = info->iommu;
+	struct intel_domain *old = dev->domain ? to_intel_domain(dev->domain) : NULL;
+	uint16_t did;
+	int rc;
+
+	/* The unit must walk this domain's format (§9.3 AW, §11.4.2 SAGAW, SLLPS). */
+	if (!(iommu->sagaw & (1u << (dom->levels - 2))) ||
+	    (d->pgsize_bitmap & ~iommu->pgsize_bitmap) ||
+	    (iommu->mgaw < 64 && d->geometry.aperture_end > (1ULL << iommu->mgaw) - 1))
+		return -EINVAL;
+	pthread_mutex_lock(&iommu->lock);
+	rc = dom_unit_get(dom, iommu, &did);
+	if (rc)
+		goto out;
+	rc = intel_ctx_set(iommu, info, did, dom->pgd_pa, dom->levels);
+	if (rc) {
+		dom_unit_put(dom, iommu);
+		/* Keep the device on what it used before (best effort). */
+		if (old && !info->ctx_present) {
+			uint16_t odid = (uint16_t)intel_domain_did(&old->domain, iommu);
+
+			intel_ctx_set(iommu, info, odid, old->pgd_pa, old->levels);
+		}
+		goto out;
+	}
+	if (old)
+		dom_unit_put(old, iommu);
+out:
+	pthread_mutex_unlock(&iommu->lock);
+	return rc;
+}
+
+void intel_block_dev(struct iommu_dev *dev)
+{
+	struct intel_dev *info = to_intel_dev(dev);
+	struct intel_iommu *iommu = info->iommu;
+
+	pthread_mutex_lock(&iommu->lock);
+	intel_ctx_clear(iommu, info);
+	if (dev->domain)
+		dom_unit_put(to_intel_domain(dev->domain), iommu);
+	pthread_mutex_unlock(&iommu->lock);
+}
+
+int intel_domain_did(struct iommu_domain *d, struct intel_iommu *iommu)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+	int did = -ENOENT;
+	unsigned i;
+
+	pthread_mutex_lock(&dom->lock);
+	for (i = 0; i < dom->nunits; i++)
+		if (dom->units[i].iommu == iommu)
+			did = dom->units[i].did;
+	pthread_mutex_unlock(&dom->lock);
+	return did;
+}
+
+uint64_t intel_domain_pgd(struct iommu_domain *d)
+{
+	return to_intel_domain(d)->pgd_pa;
+}
+
+/* ------------------------------------------------------ alloc and free */
+
+static void pt_free_tree(struct intel_domain *dom, uint64_t tpa, unsigned level)
+{
+	uint64_t *t = tbl(dom, tpa), e;
+	unsigned i;
+
+	if (level > 1) {
+		for (i = 0; i < 512; i++) {
+			e = t[i];
+			if (e && !pte_is_leaf(e, level))
+				pt_free_tree(dom, e & VTD_ADDR_MASK, level - 1);
+		}
+	}
+	table_free_pfn(dom, tpa >> MACH_PAGE_SHIFT);
+}
+
+static void intel_domain_free(struct iommu_domain *d)
+{
+	struct intel_domain *dom = to_intel_domain(d);
+
+	/* Detached from every unit: nothing can walk the tables any more. */
+	pthread_mutex_lock(&dom->lock);
+	fq_flush_locked(dom);
+	pthread_mutex_unlock(&dom->lock);
+	freelist_release(dom, dom->stranded);
+	if (dom->pgd_pa)
+		pt_free_tree(dom, dom->pgd_pa, dom->levels);
+	pthread_mutex_destroy(&dom->lock);
+	fault_free(dom->fq);
+	fault_free(dom);
+}
+
+const struct iommu_domain_ops intel_domain_ops = {
+	.map_pages = intel_map_pages,
+	.unmap_pages = intel_unmap_pages,
+	.iova_to_phys = intel_iova_to_phys,
+	.iotlb_sync = intel_iotlb_sync,
+	.flush_iotlb_all = intel_flush_iotlb_all,
+	.free = intel_domain_free,
+	.attach_dev = intel_attach_dev,
+	.iotlb_sync_map = intel_iotlb_sync_map,
+};
+
+int intel_domain_alloc_paging(struct iommu_device *idev, struct iommu_dev *dev, uint32_t flags,
+			      struct iommu_domain **out)
+{
+	struct intel_iommu *iommu = to_intel_iommu(idev);
+	struct intel_domain *dom;
+	unsigned bits;
+	int rc;
+
+	if (flags)
+		return -EOPNOTSUPP; /* no nesting parent, dirty tracking or PASID here */
+	dom = fault_zalloc(iommu->fc, "intel.domain_alloc", sizeof(*dom));
+	if (!dom)
+		return -ENOMEM;
+	dom->mach = iommu->mach;
+	dom->fc = iommu->fc;
+	dom->maker = iommu;
+	dom->levels = iommu->levels;
+	dom->snp = ECAP_SC(iommu->ecap);
+	pthread_mutex_init(&dom->lock, NULL);
+	if (iommu->opts.lazy) {
+		dom->lazy = true;
+		dom->fq_size = iommu->opts.fq_size;
+		dom->fq_timeout_ns = iommu->opts.fq_timeout_ns;
+		dom->fq = fault_calloc(iommu->fc, "intel.fq_alloc", dom->fq_size, sizeof(*dom->fq));
+		if (!dom->fq) {
+			rc = -ENOMEM;
+			goto err_free;
+		}
+	}
+	rc = table_alloc(dom, &dom->pgd_pa);
+	if (rc)
+		goto err_free;
+	dom->domain.type = IOMMU_DOMAIN_PAGING;
+	dom->domain.ops = &intel_domain_ops;
+	dom->domain.pgsize_bitmap = iommu->pgsize_bitmap;
+	bits = min(iommu->mgaw, lvl_shift(dom->levels) + 9);
+	dom->domain.geometry.aperture_start = 0;
+	dom->domain.geometry.aperture_end = bits >= 64 ? UINT64_MAX : (1ULL << bits) - 1;
+	dom->domain.geometry.force_aperture = true;
+	*out = &dom->domain;
+	return 0;
+
+err_free:
+	pthread_mutex_destroy(&dom->lock);
+	fault_free(dom->fq);
+	fault_free(dom);
+	return rc;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Intel VT-d driver (src/iommu/intel/): public entry points for the
+ * platform glue, iommufd integration and tests.
+ *
+ * One struct intel_iommu drives one DMA-remapping unit (a struct plat_iommu
+ * of vendor VT-d). It sees the hardware only through its registers
+ * (hwm_mmio_read/write), simulated physical memory (its own table and queue
+ * frames) and the interrupt the platform delivers; it never looks inside the
+ * model. Probing reads CAP/ECAP, builds the root table, enables queued
+ * invalidation and translation and installs the fault handler.
+ *
+ * intel_iommu_probe_device() makes an iommu core endpoint (struct
+ * iommu_dev) for a platform device behind the unit; it starts blocked
+ * (context entry not present). Domains come from the iommu core
+ * (iommu_domain_alloc_paging) and attach through it.
+ *
+ * See docs/hw/intel-driver.md.
+ */
+#ifndef IOMMUSIM_INTEL_H
+#define IOMMUSIM_INTEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iommu/iommu.h"
+
+struct plat_iommu;
+struct plat_dev;
+struct intel_iommu;
+
+struct intel_iommu_options {
+	/*
+	 * Lazy invalidation: unmaps queue their IOTLB flush (and the table
+	 * pages they freed) in a flush queue, flushed by one domain-selective
+	 * invalidation when it holds fq_size entries or its oldest entry is
+	 * fq_timeout_ns old (simulated time, checked at each unmap), or on
+	 * flush_iotlb_all. Default false: strict.
+	 */
+	bool lazy;
+	uint32_t fq_size; /* default 256 */
+	uint64_t fq_timeout_ns; /* default 10 ms */
+	/* Simulated time after which a busy-wait on the hardware gives up; default 1 s. */
+	uint64_t timeout_ns;
+	/* Force the table depth (3, 4 or 5 levels) instead of choosing from SAGAW/MGAW. */
+	unsigned levels;
+};
+
+/* Fill @o with the defaults above. */
+void intel_iommu_options_default(struct intel_iommu_options *o);
+
+/*
+ * Bring up the unit @pi (vendor VT-d): -ENODEV for another vendor or a unit
+ * without queued invalidation or any usable SAGAW, -ETIMEDOUT when the
+ * hardware does not acknowledge a command, -ENOMEM. @opts may be NULL.
+ */
+int intel_iommu_probe(struct plat_iommu *pi, const struct intel_iommu_options *opts,
+		      struct intel_iommu **out);
+/*
+ * Disable translation and queued invalidation and drop the creator's
+ * reference; the unit is freed when its last domain and endpoint are gone.
+ */
+void intel_iommu_remove(struct intel_iommu *iommu);
+struct iommu_device *intel_iommu_device(struct intel_iommu *iommu);
+struct intel_iommu *intel_iommu_from_device(struct iommu_device *dev);
+
+/*
+ * An endpoint for @pd (which must sit behind this unit): blocked, with the
+ * device's PASID capability. -EINVAL, -EEXIST (already probed), -ENOMEM.
+ */
+int intel_iommu_probe_device(struct intel_iommu *iommu, struct plat_dev *pd,
+			     struct iommu_dev **out);
+/* The endpoint must be detached (blocked). Never fails. */
+void intel_iommu_release_device(struct iommu_dev *dev);
+struct plat_dev *intel_iommu_dev_plat(struct iommu_dev *dev);
+
+/* One fault as the handler read it from a fault recording register (§11.4.7.6). */
+struct intel_fault_info {
+	uint16_t sid;
+	uint8_t reason; /* FR */
+	bool read; /* T: 1 = read request */
+	bool pasid_present;
+	uint32_t pasid;
+	uint64_t addr; /* page address */
+};
+
+struct intel_iommu_stats {
+	uint64_t faults; /* fault records read and cleared */
+	uint64_t fault_overflows; /* PFO seen */
+	uint64_t fault_irqs; /* fault events handled */
+	uint64_t qi_descriptors; /* descriptors submitted (waits included) */
+	uint64_t qi_waits; /* wait descriptors completed */
+	uint64_t qi_errors; /* IQE/ITE/ICE seen */
+	uint64_t iotlb_psi; /* page-selective IOTLB invalidations */
+	uint64_t iotlb_dsi; /* domain-selective */
+	uint64_t iotlb_global;
+	uint64_t cc_invalidations; /* context-cache invalidations */
+	uint64_t devtlb_invalidations;
+	uint64_t tables_live; /* page-table pages allocated and not yet freed */
+	uint64_t fq_flushes; /* lazy mode: flush-queue flushes */
+};
+
+void intel_iommu_get_stats(struct intel_iommu *iommu, struct intel_iommu_stats *out);
+/* Pop the oldest fault the handler logged (a ring of 64). 0, or -ENOENT when empty. */
+int intel_iommu_pop_fault(struct intel_iommu *iommu, struct intel_fault_info *out);
+/* Raw CAP_REG / ECAP_REG as probed. */
+uint64_t intel_iommu_cap(struct intel_iommu *iommu);
+uint64_t intel_iommu_ecap(struct intel_iommu *iommu);
+/* Levels (3/4/5) of the domains this unit makes. */
+unsigned intel_iommu_levels(struct intel_iommu *iommu);
+/* Domain id @d uses on @iommu, or -ENOENT when not attached there. */
+int intel_domain_did(struct iommu_domain *d, struct intel_iommu *iommu);
+/* Physical address of a domain's top-level table (for tests). */
+uint64_t intel_domain_pgd(struct iommu_domain *d);
+
+#endif /* IOMMUSIM_INTEL_H */

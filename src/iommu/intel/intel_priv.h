@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the Intel VT-d driver, shared by its files:
+ *   iommu.c   the unit: probe (CAP/ECAP), root and context tables, queued
+ *             invalidation, the fault interrupt, endpoints, GET_HW_INFO
+ *   domain.c  paging domains: second-stage tables, map/unmap, gather and
+ *             sync, attach/block, domain ids, the lazy flush queue
+ *
+ * Objects
+ *   struct intel_iommu  embeds the iommu core's struct iommu_device (refs:
+ *                       the creator, each endpoint, each domain it made).
+ *   struct intel_dev    embeds struct iommu_dev; one per probed endpoint.
+ *   struct intel_domain embeds struct iommu_domain; lists the units it is
+ *                       attached on with the domain id it has on each.
+ *
+ * Locking (outermost first):
+ *   iommu->lock (context tables, DID bitmap, an endpoint's context entry)
+ *     -> dom->lock (the domain's unit list, flush queue)
+ *       -> iommu->qi_lock (the invalidation queue; held across the wait)
+ *   iommu->devs_lock and iommu->fault_lock are leaves: the fault interrupt,
+ *   which may be delivered while a thread waits under qi_lock (the
+ *   platform's poll), takes only those. Page-table updates take no lock:
+ *   map/unmap run on disjoint ranges and install tables with cmpxchg.
+ */
+#ifndef IOMMUSIM_INTEL_PRIV_H
+#define IOMMUSIM_INTEL_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <iommusim/hw.h>
+#include <iommusim/platform.h>
+
+#include "iommu/intel/intel.h"
+#include "iommu/intel/intel_regs.h"
+#include "iommu/iommu.h"
+
+#define INTEL_FAULT_LOG 64
+#define INTEL_DOMAIN_MAX_UNITS 8
+/* MSI the fault event is programmed with (FEADDR / FEDATA, §11.4.7.3-4). */
+#define INTEL_MSI_ADDR 0xfee00000u
+#define INTEL_FAULT_VECTOR 0x41u
+/* Status values of an invalidation wait slot. */
+#define QI_STATUS_FREE 0u
+#define QI_STATUS_INUSE 1u
+#define QI_STATUS_DONE 2u
+
+#define STAT_INC(iommu, f) __atomic_add_fetch(&(iommu)->stats.f, 1, __ATOMIC_RELAXED)
+#define STAT_ADD(iommu, f, n) __atomic_add_fetch(&(iommu)->stats.f, (n), __ATOMIC_RELAXED)
+
+struct intel_dev;
+
+struct intel_iommu {
+	struct iommu_device iommu; /* first: container_of */
+	struct plat_iommu *pi;
+	struct hwm_iommu *hw;
+	struct mach *mach;
+	struct fault_ctx *fc;
+	struct intel_iommu_options opts;
+
+	uint64_t cap, ecap;
+	unsigned levels; /* depth of the tables of domains made here */
+	unsigned mgaw; /* bits */
+	unsigned sagaw; /* CAP.SAGAW */
+	uint64_t pgsize_bitmap;
+	uint32_t ndoms;
+	bool removed;
+
+	pthread_mutex_t lock;
+	uint64_t root_pa;
+	uint64_t ctx_pa[256]; /* legacy context table per bus, 0 = none */
+	uint64_t *did_map; /* bitmap of ndoms domain ids; 0 reserved */
+
+	pthread_mutex_t devs_lock;
+	struct intel_dev *devs;
+
+	pthread_mutex_t qi_lock;
+	uint64_t qi_pa;
+	uint64_t *qi_va; /* 2 qwords per 128-bit descriptor */
+	uint32_t qi_entries;
+	uint32_t qi_tail; /* next free index (software copy of IQT) */
+	uint64_t status_pa;
+	uint32_t *status_va; /* one wait status dword per queue slot */
+
+	pthread_mutex_t fault_lock;
+	uint32_t fault_next; /* next fault recording register to look at */
+	struct intel_fault_info flog[INTEL_FAULT_LOG];
+	unsigned flog_head, flog_count;
+
+	struct intel_iommu_stats stats; /* atomics */
+};
+
+struct intel_dev {
+	struct iommu_dev dev; /* first */
+	struct intel_iommu *iommu;
+	struct plat_dev *pd;
+	struct intel_dev *next; /* in iommu->devs */
+	uint8_t bus, devfn;
+	uint16_t did; /* in the context entry, when present */
+	bool ctx_present;
+};
+
+/* One unit a domain is attached on. */
+struct intel_dom_unit {
+	struct intel_iommu *iommu;
+	uint16_t did;
+	unsigned refs; /* endpoints of that unit attached */
+};
+
+/* Table pages waiting for an invalidation to complete before they are freed. */
+struct intel_freelist {
+	size_t n, cap;
+	uint64_t pfn[];
+};
+
+/* Lazy mode: one queued flush. */
+struct intel_fq_entry {
+	uint64_t start, end;
+	struct intel_freelist *fl;
+};
+
+struct intel_domain {
+	struct iommu_domain domain; /* first */
+	struct mach *mach;
+	struct fault_ctx *fc;
+	struct intel_iommu *maker;
+	unsigned levels;
+	uint64_t pgd_pa;
+	bool snp;
+	uint64_t tables; /* atomic: table pages held, top included */
+
+	pthread_mutex_t lock;
+	struct intel_dom_unit units[INTEL_DOMAIN_MAX_UNITS];
+	unsigned nunits;
+
+	/* Lazy mode, under lock. */
+	bool lazy;
+	uint32_t fq_size;
+	uint64_t fq_timeout_ns;
+	struct intel_fq_entry *fq;
+	uint32_t fq_n;
+	uint64_t fq_first_ns;
+	/* Table pages whose invalidation failed (timeout): freed at domain free. */
+	struct intel_freelist *stranded;
+};
+
+static inline struct intel_iommu *to_intel_iommu(struct iommu_device *d)
+{
+	return (struct intel_iommu *)d;
+}
+
+static inline struct intel_dev *to_intel_dev(struct iommu_dev *d)
+{
+	return (struct intel_dev *)d;
+}
+
+static inline struct intel_domain *to_intel_domain(struct iommu_domain *d)
+{
+	return (struct intel_domain *)d;
+}
+
+/* iommu.c */
+int intel_qi_submit(struct intel_iommu *iommu, const uint64_t *desc, unsigned n);
+int intel_flush_iotlb(struct intel_iommu *iommu, uint16_t did, uint64_t start, uint64_t end,
+		      bool ih);
+int intel_flush_iotlb_domain(struct intel_iommu *iommu, uint16_t did);
+int intel_ctx_set(struct intel_iommu *iommu, struct intel_dev *info, uint16_t did, uint64_t pgd_pa,
+		  unsigned levels);
+void intel_ctx_clear(struct intel_iommu *iommu, struct intel_dev *info);
+int intel_did_alloc(struct intel_iommu *iommu, uint16_t *did);
+void intel_did_free(struct intel_iommu *iommu, uint16_t did);
+void *intel_phys_ptr(struct mach *m, uint64_t pa);
+unsigned intel_aw_for_levels(unsigned levels);
+
+/* domain.c */
+extern const struct iommu_domain_ops intel_domain_ops;
+int intel_domain_alloc_paging(struct iommu_device *iommu, struct iommu_dev *dev, uint32_t flags,
+			      struct iommu_domain **out);
+void intel_block_dev(struct iommu_dev *dev);
+
+#endif /* IOMMUSIM_INTEL_PRIV_H */

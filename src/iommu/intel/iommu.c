@@ -1,0 +1,880 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Intel VT-d driver: the remapping unit.
+ *
+ * Bring-up (intel_iommu_probe), in the order §6.5.2 and §11.4 require:
+ *   1. read CAP/ECAP; refuse a unit without QI or a usable SAGAW;
+ *   2. if firmware left translation or QI on, turn them off (GCMD/GSTS);
+ *   3. allocate the root table (one 4 KiB frame, 256 x 128-bit legacy root
+ *      entries, §9.1), write RTADDR (TTM = legacy) and SRTP, wait for RTPS;
+ *   4. allocate the invalidation queue (one frame: 256 x 128-bit
+ *      descriptors, QS = 0) and a status frame (one dword per queue slot),
+ *      write IQT = 0 then IQA, set QIE, wait for QIES (§6.5.2, §11.4.9);
+ *   5. globally invalidate the context cache and the IOTLB (required after
+ *      SRTP, §6.5.3), program FEDATA/FEADDR and unmask FECTL (§7.3);
+ *   6. set TE and wait for TES.
+ *
+ * Register commands: GCMD is written with the persistent bits of GSTS plus
+ * the one command (§11.4.4.1); the status bit is polled with the platform's
+ * poll hook (which lets simulated time pass) until opts.timeout_ns.
+ *
+ * Queued invalidation (intel_qi_submit): under qi_lock, the descriptors and
+ * one wait descriptor (SW: status write of QI_STATUS_DONE to the dword of
+ * the wait's own slot, FN: fence) are written at the software tail, IQT is
+ * advanced and the status dword polled. Free space is computed from IQH, so
+ * a slot (and its status dword) is reused only after the hardware consumed
+ * it. On IQE (a descriptor the hardware refused) the descriptor at IQH is
+ * replaced by a copy of the wait descriptor and IQE cleared, as Linux does,
+ * so the queue moves on; the submit reports -EIO. On a stalled wait the
+ * submit gives up with -ETIMEDOUT after opts.timeout_ns of simulated time.
+ *
+ * Context entries (legacy, §9.3): a context table per bus is allocated on
+ * first use under iommu->lock and linked from the root entry. Setting an
+ * entry whose old version was present goes through not-present first:
+ * clear, then context-cache invalidation (device-selective, old DID) and
+ * IOTLB domain-selective invalidation of the old DID (§6.5.3.3 table
+ * "Guidance to software for invalidations"); then the high qword (AW, DID)
+ * and last the low qword with P. With CAP.CM set not-present entries may be
+ * cached, so making one present is followed by a device-selective
+ * context-cache invalidation with DID 0 and an IOTLB DSI (§6.1).
+ *
+ * Faults (§7.3, §11.4.7): the fault event is an MSI; the handler walks the
+ * fault recording registers from FSTS.FRI while F is set, logs each record,
+ * clears F (RW1C), reports it to the iommu core (iommu_report_fault) for
+ * the endpoint with that source id, then clears PFO.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <iommusim/fault.h>
+#include <iommusim/iommufd.h>
+#include <iommusim/machine.h>
+#include <iommusim/platform.h>
+
+#include "iommu/intel/intel_priv.h"
+#include "lib/util.h"
+
+#define INTEL_DEFAULT_TIMEOUT_NS 1000000000ULL /* 1 s */
+#define INTEL_DEFAULT_FQ_SIZE 256
+#define INTEL_DEFAULT_FQ_TIMEOUT_NS 10000000ULL /* 10 ms, as Linux */
+
+void intel_iommu_options_default(struct intel_iommu_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->fq_size = INTEL_DEFAULT_FQ_SIZE;
+	o->fq_timeout_ns = INTEL_DEFAULT_FQ_TIMEOUT_NS;
+	o->timeout_ns = INTEL_DEFAULT_TIMEOUT_NS;
+}
+
+void *intel_phys_ptr(struct mach *m, uint64_t pa)
+{
+	char *p = mach_phys_ptr(m, pa & ~(MACH_PAGE_SIZE - 1), MACH_PAGE_SIZE);
+
+	return p ? p + (pa & (MACH_PAGE_SIZE - 1)) : NULL;
+}
+
+unsigned intel_aw_for_levels(unsigned levels)
+{
+	return levels - 2; /* §9.3: AW 1 = 3-level, 2 = 4-level, 3 = 5-level */
+}
+
+/* ---------------------------------------------------------- registers */
+
+static uint64_t rd64(struct intel_iommu *iommu, uint64_t off)
+{
+	uint64_t v = 0;
+
+	hwm_mmio_read(iommu->hw, off, 8, &v);
+	return v;
+}
+
+static uint32_t rd32(struct intel_iommu *iommu, uint64_t off)
+{
+	uint64_t v = 0;
+
+	hwm_mmio_read(iommu->hw, off, 4, &v);
+	return (uint32_t)v;
+}
+
+static void wr64(struct intel_iommu *iommu, uint64_t off, uint64_t v)
+{
+	hwm_mmio_write(iommu->hw, off, 8, v);
+}
+
+static void wr32(struct intel_iommu *iommu, uint64_t off, uint32_t v)
+{
+	hwm_mmio_write(iommu->hw, off, 4, v);
+}
+
+static bool timed_out(struct intel_iommu *iommu, uint64_t start)
+{
+	return mach_now(iommu->mach) - start > iommu->opts.timeout_ns;
+}
+
+/* Set (or clear) one GCMD command and wait until GSTS shows it (§11.4.4). */
+static int gcmd_update(struct intel_iommu *iommu, uint32_t bit, bool set)
+{
+	uint64_t start = mach_now(iommu->mach);
+	uint32_t sts, cmd;
+
+	sts = rd32(iommu, DMAR_GSTS_REG) & ~(uint32_t)DMA_GSTS_ONESHOT;
+	cmd = set ? (sts | bit) : (sts & ~bit);
+	wr32(iommu, DMAR_GCMD_REG, cmd);
+	for (;;) {
+		sts = rd32(iommu, DMAR_GSTS_REG);
+		if (!!(sts & bit) == set)
+			return 0;
+		if (timed_out(iommu, start))
+			return -ETIMEDOUT;
+		plat_iommu_poll(iommu->pi);
+	}
+}
+
+/* One-shot commands (SRTP, WBF): the status bit reports completion differently. */
+static int gcmd_oneshot(struct intel_iommu *iommu, uint32_t bit, bool wait_set)
+{
+	uint64_t start = mach_now(iommu->mach);
+	uint32_t sts;
+
+	sts = rd32(iommu, DMAR_GSTS_REG) & ~(uint32_t)DMA_GSTS_ONESHOT;
+	wr32(iommu, DMAR_GCMD_REG, sts | bit);
+	for (;;) {
+		sts = rd32(iommu, DMAR_GSTS_REG);
+		/* RTPS is set when the pointer is latched; WBFS clears when the flush is done. */
+		if (!!(sts & bit) == wait_set)
+			return 0;
+		if (timed_out(iommu, start))
+			return -ETIMEDOUT;
+		plat_iommu_poll(iommu->pi);
+	}
+}
+
+/* Write-buffer flush, for units that need it (CAP.RWBF, §6.8). */
+static void flush_write_buffer(struct intel_iommu *iommu)
+{
+	if (CAP_RWBF(iommu->cap))
+		gcmd_oneshot(iommu, (uint32_t)DMA_GCMD_WBF, false);
+}
+
+/* ------------------------------------------------- queued invalidation */
+
+static uint32_t qi_free_slots(struct intel_iommu *iommu)
+{
+	uint32_t head = (uint32_t)(rd64(iommu, DMAR_IQH_REG) >> IQ_INDEX_SHIFT) % iommu->qi_entries;
+
+	return (head + iommu->qi_entries - iommu->qi_tail - 1) % iommu->qi_entries;
+}
+
+static void qi_write(struct intel_iommu *iommu, uint32_t idx, uint64_t qw0, uint64_t qw1)
+{
+	__atomic_store_n(&iommu->qi_va[2 * idx], qw0, __ATOMIC_RELAXED);
+	__atomic_store_n(&iommu->qi_va[2 * idx + 1], qw1, __ATOMIC_RELEASE);
+}
+
+/* Clear the RW1C error bits of FSTS the queue may raise; returns what was set. */
+static uint32_t qi_check_errors(struct intel_iommu *iommu, uint32_t wait_idx, uint64_t wq0,
+				uint64_t wq1)
+{
+	uint32_t fsts = rd32(iommu, DMAR_FSTS_REG);
+	uint32_t errs = fsts & (uint32_t)(DMA_FSTS_IQE | DMA_FSTS_ITE | DMA_FSTS_ICE);
+
+	if (!errs)
+		return 0;
+	STAT_INC(iommu, qi_errors);
+	if (errs & DMA_FSTS_IQE) {
+		/*
+		 * The hardware stopped at the descriptor IQH points to. Everything
+		 * in flight is ours (the queue lock is held across the wait), so
+		 * overwrite it with the wait descriptor and let the queue resume.
+		 */
+		uint32_t head =
+			(uint32_t)(rd64(iommu, DMAR_IQH_REG) >> IQ_INDEX_SHIFT) % iommu->qi_entries;
+
+		if (head != wait_idx)
+			qi_write(iommu, head, wq0, wq1);
+	}
+	wr32(iommu, DMAR_FSTS_REG, errs);
+	return errs;
+}
+
+int intel_qi_submit(struct intel_iommu *iommu, const uint64_t *desc, unsigned n)
+{
+	uint64_t start, wq0, wq1;
+	uint32_t idx, wait_idx, errs = 0;
+	unsigned i;
+	int rc = 0;
+
+	pthread_mutex_lock(&iommu->qi_lock);
+	start = mach_now(iommu->mach);
+	while (qi_free_slots(iommu) < n + 1) {
+		if (timed_out(iommu, start)) {
+			rc = -ETIMEDOUT;
+			goto out;
+		}
+		plat_iommu_poll(iommu->pi);
+	}
+	idx = iommu->qi_tail;
+	for (i = 0; i < n; i++) {
+		qi_write(iommu, idx, desc[2 * i], desc[2 * i + 1]);
+		idx = (idx + 1) % iommu->qi_entries;
+	}
+	wait_idx = idx;
+	wq0 = QI_TYPE_WAIT | QI_WAIT_SW | QI_WAIT_FN | QI_WAIT_DATA(QI_STATUS_DONE);
+	wq1 = iommu->status_pa + 4ULL * wait_idx;
+	__atomic_store_n(&iommu->status_va[wait_idx], QI_STATUS_INUSE, __ATOMIC_RELEASE);
+	qi_write(iommu, wait_idx, wq0, wq1);
+	iommu->qi_tail = (wait_idx + 1) % iommu->qi_entries;
+	STAT_ADD(iommu, qi_descriptors, n + 1);
+	wr64(iommu, DMAR_IQT_REG, (uint64_t)iommu->qi_tail << IQ_INDEX_SHIFT);
+
+	start = mach_now(iommu->mach);
+	while (__atomic_load_n(&iommu->status_va[wait_idx], __ATOMIC_ACQUIRE) != QI_STATUS_DONE) {
+		errs |= qi_check_errors(iommu, wait_idx, wq0, wq1);
+		if (timed_out(iommu, start)) {
+			rc = -ETIMEDOUT;
+			goto out;
+		}
+		plat_iommu_poll(iommu->pi);
+	}
+	/* An error raised by the last descriptor may show only now. */
+	errs |= qi_check_errors(iommu, wait_idx, wq0, wq1);
+	__atomic_store_n(&iommu->status_va[wait_idx], QI_STATUS_FREE, __ATOMIC_RELAXED);
+	STAT_INC(iommu, qi_waits);
+	if (errs & (DMA_FSTS_IQE | DMA_FSTS_ICE | DMA_FSTS_ITE))
+		rc = -EIO;
+out:
+	pthread_mutex_unlock(&iommu->qi_lock);
+	return rc;
+}
+
+static void iotlb_drain_bits(struct intel_iommu *iommu, uint64_t *qw0)
+{
+	/* CAP.DWD bit 54 / DRD bit 55: drain writes / reads before completing (§6.5.2.3). */
+	if (VTD_FIELD(iommu->cap, 54, 54))
+		*qw0 |= QI_IOTLB_DW;
+	if (VTD_FIELD(iommu->cap, 55, 55))
+		*qw0 |= QI_IOTLB_DR;
+}
+
+int intel_flush_iotlb_domain(struct intel_iommu *iommu, uint16_t did)
+{
+	uint64_t d[2];
+
+	d[0] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_DOMAIN | QI_IOTLB_DID(did);
+	iotlb_drain_bits(iommu, &d[0]);
+	d[1] = 0;
+	STAT_INC(iommu, iotlb_dsi);
+	return intel_qi_submit(iommu, d, 1);
+}
+
+/*
+ * Invalidate [start, end] (inclusive) of domain @did: one page-selective
+ * descriptor with the smallest address mask whose naturally aligned block
+ * covers the range (§6.5.2.3: ADDR must be aligned to 2^AM pages), or a
+ * domain-selective one when that exceeds CAP.MAMV or PSI is absent. @ih:
+ * only leaf entries changed, paging-structure caches may be kept.
+ */
+int intel_flush_iotlb(struct intel_iommu *iommu, uint16_t did, uint64_t start, uint64_t end,
+		      bool ih)
+{
+	uint64_t spfn = start >> 12, epfn = end >> 12, d[2];
+	unsigned am = fls64(spfn ^ epfn);
+
+	if (!CAP_PSI(iommu->cap) || am > CAP_MAMV(iommu->cap))
+		return intel_flush_iotlb_domain(iommu, did);
+	d[0] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_PAGE | QI_IOTLB_DID(did);
+	iotlb_drain_bits(iommu, &d[0]);
+	d[1] = ((spfn >> am) << am << 12) | QI_IOTLB_AM(am) | (ih ? QI_IOTLB_IH : 0);
+	STAT_INC(iommu, iotlb_psi);
+	return intel_qi_submit(iommu, d, 1);
+}
+
+static int flush_global(struct intel_iommu *iommu)
+{
+	uint64_t d[4];
+
+	d[0] = QI_TYPE_CC | QI_CC_GRAN_GLOBAL;
+	d[1] = 0;
+	d[2] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_GLOBAL;
+	iotlb_drain_bits(iommu, &d[2]);
+	d[3] = 0;
+	STAT_INC(iommu, cc_invalidations);
+	STAT_INC(iommu, iotlb_global);
+	return intel_qi_submit(iommu, d, 2);
+}
+
+/* Context-cache (device-selective, @did) then IOTLB domain-selective for @did. */
+static int flush_context_dev(struct intel_iommu *iommu, uint16_t did, uint16_t sid)
+{
+	uint64_t d[4];
+
+	d[0] = QI_TYPE_CC | QI_CC_GRAN_DEVICE | QI_CC_DID(did) | QI_CC_SID(sid) | QI_CC_FM(0);
+	d[1] = 0;
+	d[2] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_DOMAIN | QI_IOTLB_DID(did);
+	iotlb_drain_bits(iommu, &d[2]);
+	d[3] = 0;
+	STAT_INC(iommu, cc_invalidations);
+	STAT_INC(iommu, iotlb_dsi);
+	return intel_qi_submit(iommu, d, 2);
+}
+
+/* ---------------------------------------------------------- domain ids */
+
+int intel_did_alloc(struct intel_iommu *iommu, uint16_t *did)
+{
+	uint32_t w, words = (iommu->ndoms + 63) / 64;
+
+	for (w = 0; w < words; w++) {
+		uint64_t free = ~iommu->did_map[w];
+		uint32_t id;
+
+		if (!free)
+			continue;
+		id = w * 64 + ffs64(free) - 1;
+		if (id >= iommu->ndoms)
+			break;
+		iommu->did_map[w] |= 1ULL << (id % 64);
+		*did = (uint16_t)id;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void intel_did_free(struct intel_iommu *iommu, uint16_t did)
+{
+	iommu->did_map[did / 64] &= ~(1ULL << (did % 64));
+}
+
+/* ------------------------------------------------------ context entries */
+
+static uint64_t *ctx_entry(struct intel_iommu *iommu, uint8_t bus, uint8_t devfn)
+{
+	if (!iommu->ctx_pa[bus])
+		return NULL;
+	return (uint64_t *)intel_phys_ptr(iommu->mach, iommu->ctx_pa[bus]) + 2 * devfn;
+}
+
+/* Context table for @bus, allocated and linked from the root entry on first use. */
+static int ctx_table_get(struct intel_iommu *iommu, uint8_t bus)
+{
+	uint64_t pfn, *root;
+	int rc;
+
+	if (iommu->ctx_pa[bus])
+		return 0;
+	rc = mach_frame_alloc(iommu->mach, MACH_ORDER_4K, &pfn);
+	if (rc)
+		return rc;
+	iommu->ctx_pa[bus] = pfn << MACH_PAGE_SHIFT;
+	root = intel_phys_ptr(iommu->mach, iommu->root_pa);
+	__atomic_store_n(&root[2 * bus + 1], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&root[2 * bus], iommu->ctx_pa[bus] | ROOT_P, __ATOMIC_RELEASE);
+	flush_write_buffer(iommu);
+	return 0;
+}
+
+/* Make @info's context entry not present and invalidate what the unit cached. */
+void intel_ctx_clear(struct intel_iommu *iommu, struct intel_dev *info)
+{
+	uint64_t *ce;
+
+	if (!info->ctx_present)
+		return;
+	ce = ctx_entry(iommu, info->bus, info->devfn);
+	__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&ce[1], 0, __ATOMIC_RELEASE);
+	info->ctx_present = false;
+	/* Teardown never fails: a timed-out flush is counted in qi_errors/stats. */
+	flush_context_dev(iommu, info->did, info->dev.id);
+}
+
+/*
+ * Point @info's context entry at a second-stage table. Called with
+ * iommu->lock held. On failure the entry is as it was.
+ */
+int intel_ctx_set(struct intel_iommu *iommu, struct intel_dev *info, uint16_t did, uint64_t pgd_pa,
+		  unsigned levels)
+{
+	uint64_t *ce;
+	int rc;
+
+	rc = ctx_table_get(iommu, info->bus);
+	if (rc)
+		return rc;
+	/* Replace: through not-present (§6.5.3.3); the caller's attach undoes on error. */
+	intel_ctx_clear(iommu, info);
+	ce = ctx_entry(iommu, info->bus, info->devfn);
+	__atomic_store_n(&ce[1], CTX_HI_AW(intel_aw_for_levels(levels)) | CTX_HI_DID(did),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&ce[0], (pgd_pa & VTD_ADDR_MASK) | CTX_TT_UNTRANSLATED | CTX_P,
+			 __ATOMIC_RELEASE);
+	info->did = did;
+	info->ctx_present = true;
+	if (CAP_CM(iommu->cap)) {
+		/* Not-present entries may have been cached under DID 0 (§6.1). */
+		rc = flush_context_dev(iommu, 0, info->dev.id);
+		if (!rc)
+			rc = intel_flush_iotlb_domain(iommu, did);
+		if (rc) {
+			intel_ctx_clear(iommu, info);
+			return rc;
+		}
+	} else {
+		flush_write_buffer(iommu);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- faults */
+
+static struct intel_dev *find_dev(struct intel_iommu *iommu, uint16_t sid)
+{
+	struct intel_dev *it;
+
+	for (it = iommu->devs; it; it = it->next)
+		if (it->dev.id == sid)
+			return it;
+	return NULL;
+}
+
+static void fault_handler(struct intel_iommu *iommu)
+{
+	uint32_t nfr = (uint32_t)CAP_NFR(iommu->cap), fro = (uint32_t)CAP_FRO(iommu->cap);
+	struct intel_fault_info batch[INTEL_FAULT_LOG];
+	unsigned nbatch = 0, i;
+	uint32_t fsts, idx, n;
+
+	STAT_INC(iommu, fault_irqs);
+	pthread_mutex_lock(&iommu->fault_lock);
+	fsts = rd32(iommu, DMAR_FSTS_REG);
+	if (fsts & DMA_FSTS_PPF) {
+		idx = (uint32_t)DMA_FSTS_FRI(fsts) % nfr;
+		for (n = 0; n < nfr; n++) {
+			uint64_t off = fro + 16ULL * idx;
+			uint32_t dw3 = rd32(iommu, off + FRCD_HI_DW3);
+			uint32_t dw2;
+			struct intel_fault_info fi;
+
+			if (!(dw3 & FRCD_F))
+				break;
+			dw2 = rd32(iommu, off + FRCD_HI_DW2);
+			memset(&fi, 0, sizeof(fi));
+			fi.addr = rd64(iommu, off + FRCD_LO) & ~0xfffULL;
+			fi.sid = (uint16_t)FRCD_SID(dw2);
+			fi.pasid_present = FRCD_PP(dw2);
+			fi.reason = (uint8_t)FRCD_FR(dw3);
+			fi.pasid = (uint32_t)FRCD_PV(dw3);
+			fi.read = FRCD_T(dw3);
+			wr32(iommu, off + FRCD_HI_DW3, FRCD_F); /* RW1C */
+			STAT_INC(iommu, faults);
+
+			iommu->flog[(iommu->flog_head + iommu->flog_count) % INTEL_FAULT_LOG] = fi;
+			if (iommu->flog_count < INTEL_FAULT_LOG)
+				iommu->flog_count++;
+			else
+				iommu->flog_head = (iommu->flog_head + 1) % INTEL_FAULT_LOG;
+			if (nbatch < INTEL_FAULT_LOG)
+				batch[nbatch++] = fi;
+			idx = (idx + 1) % nfr;
+		}
+	}
+	fsts = rd32(iommu, DMAR_FSTS_REG);
+	if (fsts & DMA_FSTS_PFO) {
+		STAT_INC(iommu, fault_overflows);
+		wr32(iommu, DMAR_FSTS_REG, (uint32_t)DMA_FSTS_PFO);
+	}
+	pthread_mutex_unlock(&iommu->fault_lock);
+
+	for (i = 0; i < nbatch; i++) {
+		struct intel_dev *info;
+
+		pthread_mutex_lock(&iommu->devs_lock);
+		info = find_dev(iommu, batch[i].sid);
+		/*
+		 * Reporting upward happens under devs_lock so the endpoint cannot
+		 * be released meanwhile; iommu_report_fault takes no driver lock.
+		 */
+		if (info)
+			iommu_report_fault(&info->dev, batch[i].addr,
+					   batch[i].read ? IOMMU_FAULT_READ : IOMMU_FAULT_WRITE);
+		pthread_mutex_unlock(&iommu->devs_lock);
+	}
+}
+
+static void intel_irq(void *arg, uint64_t addr, uint32_t data)
+{
+	struct intel_iommu *iommu = arg;
+
+	if (data == INTEL_FAULT_VECTOR)
+		fault_handler(iommu);
+}
+
+int intel_iommu_pop_fault(struct intel_iommu *iommu, struct intel_fault_info *out)
+{
+	int rc = -ENOENT;
+
+	/* A fault recorded but whose interrupt is still pending counts too. */
+	plat_iommu_deliver_irqs(iommu->pi);
+	pthread_mutex_lock(&iommu->fault_lock);
+	if (iommu->flog_count) {
+		*out = iommu->flog[iommu->flog_head];
+		iommu->flog_head = (iommu->flog_head + 1) % INTEL_FAULT_LOG;
+		iommu->flog_count--;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&iommu->fault_lock);
+	return rc;
+}
+
+/* ------------------------------------------------- iommu_device_ops */
+
+static long intel_hw_info(struct iommu_dev *dev, uint32_t *type, void *buf, size_t len)
+{
+	struct intel_iommu *iommu = to_intel_iommu(dev->iommu);
+	struct iommu_hw_info_vtd info;
+
+	if (*type != IOMMU_HW_INFO_TYPE_DEFAULT && *type != IOMMU_HW_INFO_TYPE_INTEL_VTD)
+		return -EOPNOTSUPP;
+	memset(&info, 0, sizeof(info));
+	info.cap_reg = iommu->cap;
+	info.ecap_reg = iommu->ecap;
+	memcpy(buf, &info, min(len, sizeof(info)));
+	*type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
+	return (long)sizeof(info);
+}
+
+static bool intel_capable(struct iommu_dev *dev, enum iommu_cap cap)
+{
+	struct intel_iommu *iommu = to_intel_iommu(dev->iommu);
+
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+	case IOMMU_CAP_DEFERRED_FLUSH:
+		return true;
+	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
+		return ECAP_SC(iommu->ecap);
+	default:
+		return false;
+	}
+}
+
+/* The interrupt address range: never mapped for DMA (Linux's IOAPIC_RANGE). */
+static int intel_get_resv_regions(struct iommu_dev *dev, struct iommu_resv_region *out, size_t max)
+{
+	if (max >= 1) {
+		out[0].start = 0xfee00000ULL;
+		out[0].length = 0x100000ULL;
+		out[0].prot = IOMMU_WRITE;
+		out[0].type = IOMMU_RESV_MSI;
+	}
+	return 1;
+}
+
+static void intel_release(struct iommu_device *d)
+{
+	struct intel_iommu *iommu = to_intel_iommu(d);
+	unsigned b;
+
+	for (b = 0; b < 256; b++)
+		if (iommu->ctx_pa[b])
+			mach_frame_put(iommu->mach, iommu->ctx_pa[b] >> MACH_PAGE_SHIFT);
+	if (iommu->root_pa)
+		mach_frame_put(iommu->mach, iommu->root_pa >> MACH_PAGE_SHIFT);
+	if (iommu->qi_pa)
+		mach_frame_put(iommu->mach, iommu->qi_pa >> MACH_PAGE_SHIFT);
+	if (iommu->status_pa)
+		mach_frame_put(iommu->mach, iommu->status_pa >> MACH_PAGE_SHIFT);
+	pthread_mutex_destroy(&iommu->lock);
+	pthread_mutex_destroy(&iommu->devs_lock);
+	pthread_mutex_destroy(&iommu->qi_lock);
+	pthread_mutex_destroy(&iommu->fault_lock);
+	fault_free(iommu->did_map);
+	fault_free(iommu);
+}
+
+static const struct iommu_device_ops intel_iommu_ops = {
+	.name = "intel-iommu",
+	.domain_alloc_paging = intel_domain_alloc_paging,
+	.block_dev = intel_block_dev,
+	.get_resv_regions = intel_get_resv_regions,
+	.hw_info = intel_hw_info,
+	.capable = intel_capable,
+	.release = intel_release,
+};
+
+/* --------------------------------------------------------------- probe */
+
+/* Choose the table depth: the smallest SAGAW-supported one covering MGAW, else the largest. */
+static unsigned choose_levels(unsigned sagaw, unsigned mgaw, unsigned forced)
+{
+	unsigned l, best = 0;
+
+	if (forced)
+		return (forced >= 3 && forced <= 5 && (sagaw & (1u << (forced - 2)))) ? forced : 0;
+	for (l = 3; l <= 5; l++) {
+		if (!(sagaw & (1u << (l - 2))))
+			continue;
+		best = l;
+		if (12 + 9 * l >= mgaw)
+			return l;
+	}
+	return best;
+}
+
+static int alloc_frame_pa(struct mach *m, uint64_t *pa)
+{
+	uint64_t pfn;
+	int rc = mach_frame_alloc(m, MACH_ORDER_4K, &pfn);
+
+	if (!rc)
+		*pa = pfn << MACH_PAGE_SHIFT;
+	return rc;
+}
+
+static int hw_enable(struct intel_iommu *iommu)
+{
+	uint32_t fsts;
+	int rc;
+
+	/* Whatever firmware left on goes off first. */
+	if (rd32(iommu, DMAR_GSTS_REG) & DMA_GSTS_TES) {
+		rc = gcmd_update(iommu, (uint32_t)DMA_GCMD_TE, false);
+		if (rc)
+			return rc;
+	}
+	if (rd32(iommu, DMAR_GSTS_REG) & DMA_GSTS_QIES) {
+		rc = gcmd_update(iommu, (uint32_t)DMA_GCMD_QIE, false);
+		if (rc)
+			return rc;
+	}
+	/* Root table (§10.4.6 RTADDR, then SRTP). */
+	wr64(iommu, DMAR_RTADDR_REG, iommu->root_pa | RTADDR_TTM_LEGACY);
+	rc = gcmd_oneshot(iommu, (uint32_t)DMA_GCMD_SRTP, true);
+	if (rc)
+		return rc;
+	/* Queued invalidation (§6.5.2): IQT = 0 before IQA, then QIE. */
+	wr64(iommu, DMAR_IQT_REG, 0);
+	wr64(iommu, DMAR_IQA_REG, iommu->qi_pa | IQA_QS(0));
+	iommu->qi_tail = 0;
+	rc = gcmd_update(iommu, (uint32_t)DMA_GCMD_QIE, true);
+	if (rc)
+		return rc;
+	rc = flush_global(iommu);
+	if (rc)
+		goto err_qi;
+	/* Fault event (§7.3): clear stale state, program the MSI, unmask. */
+	wr32(iommu, DMAR_FECTL_REG, (uint32_t)DMA_FECTL_IM);
+	fsts = rd32(iommu, DMAR_FSTS_REG);
+	if (fsts & (DMA_FSTS_PFO | DMA_FSTS_IQE | DMA_FSTS_ICE | DMA_FSTS_ITE | DMA_FSTS_PRO))
+		wr32(iommu, DMAR_FSTS_REG,
+		     fsts & (uint32_t)(DMA_FSTS_PFO | DMA_FSTS_IQE | DMA_FSTS_ICE | DMA_FSTS_ITE |
+				       DMA_FSTS_PRO));
+	wr32(iommu, DMAR_FEDATA_REG, INTEL_FAULT_VECTOR);
+	wr32(iommu, DMAR_FEADDR_REG, INTEL_MSI_ADDR);
+	wr32(iommu, DMAR_FEUADDR_REG, 0);
+	wr32(iommu, DMAR_FECTL_REG, 0);
+	rc = gcmd_update(iommu, (uint32_t)DMA_GCMD_TE, true);
+	if (rc)
+		goto err_fault;
+	return 0;
+
+err_fault:
+	wr32(iommu, DMAR_FECTL_REG, (uint32_t)DMA_FECTL_IM);
+err_qi:
+	gcmd_update(iommu, (uint32_t)DMA_GCMD_QIE, false);
+	return rc;
+}
+
+int intel_iommu_probe(struct plat_iommu *pi, const struct intel_iommu_options *opts,
+		      struct intel_iommu **out)
+{
+	struct mach *m = plat_iommu_mach(pi);
+	struct intel_iommu *iommu;
+	unsigned nd;
+	int rc;
+
+	if (plat_iommu_vendor(pi) != HWM_VENDOR_VTD)
+		return -ENODEV;
+	iommu = fault_zalloc(mach_fault(m), "intel.iommu_alloc", sizeof(*iommu));
+	if (!iommu)
+		return -ENOMEM;
+	iommu_device_init(&iommu->iommu, &intel_iommu_ops, m);
+	iommu->iommu.priv = iommu;
+	iommu->pi = pi;
+	iommu->hw = plat_iommu_hw(pi);
+	iommu->mach = m;
+	iommu->fc = mach_fault(m);
+	if (opts)
+		iommu->opts = *opts;
+	else
+		intel_iommu_options_default(&iommu->opts);
+	if (!iommu->opts.timeout_ns)
+		iommu->opts.timeout_ns = INTEL_DEFAULT_TIMEOUT_NS;
+	if (!iommu->opts.fq_size)
+		iommu->opts.fq_size = INTEL_DEFAULT_FQ_SIZE;
+	if (!iommu->opts.fq_timeout_ns)
+		iommu->opts.fq_timeout_ns = INTEL_DEFAULT_FQ_TIMEOUT_NS;
+	pthread_mutex_init(&iommu->lock, NULL);
+	pthread_mutex_init(&iommu->devs_lock, NULL);
+	pthread_mutex_init(&iommu->qi_lock, NULL);
+	pthread_mutex_init(&iommu->fault_lock, NULL);
+
+	iommu->cap = rd64(iommu, DMAR_CAP_REG);
+	iommu->ecap = rd64(iommu, DMAR_ECAP_REG);
+	iommu->sagaw = (unsigned)CAP_SAGAW(iommu->cap);
+	iommu->mgaw = (unsigned)CAP_MGAW(iommu->cap);
+	iommu->levels = choose_levels(iommu->sagaw, iommu->mgaw, iommu->opts.levels);
+	rc = -ENODEV;
+	if (!ECAP_QI(iommu->ecap) || !iommu->levels || iommu->mgaw < 30)
+		goto err_free;
+	iommu->pgsize_bitmap = 1ULL << 12;
+	if (CAP_SLLPS(iommu->cap) & 1)
+		iommu->pgsize_bitmap |= 1ULL << 21;
+	if (CAP_SLLPS(iommu->cap) & 2)
+		iommu->pgsize_bitmap |= 1ULL << 30;
+	nd = (unsigned)CAP_ND(iommu->cap);
+	iommu->ndoms = nd > 6 ? 65536 : 1u << (4 + 2 * nd);
+
+	rc = -ENOMEM;
+	iommu->did_map = fault_calloc(iommu->fc, "intel.did_map", (iommu->ndoms + 63) / 64, 8);
+	if (!iommu->did_map)
+		goto err_free;
+	iommu->did_map[0] = 1; /* DID 0 is reserved (caching mode uses it for not-present) */
+	rc = alloc_frame_pa(m, &iommu->root_pa);
+	if (rc)
+		goto err_free;
+	rc = alloc_frame_pa(m, &iommu->qi_pa);
+	if (rc)
+		goto err_free;
+	rc = alloc_frame_pa(m, &iommu->status_pa);
+	if (rc)
+		goto err_free;
+	iommu->qi_va = intel_phys_ptr(m, iommu->qi_pa);
+	iommu->status_va = intel_phys_ptr(m, iommu->status_pa);
+	if (!iommu->qi_va || !iommu->status_va ||
+	    !mach_phys_ptr(m, iommu->root_pa, MACH_PAGE_SIZE)) {
+		rc = -EINVAL; /* tables need addressable memory (not a dataless machine) */
+		goto err_free;
+	}
+	iommu->qi_entries = 256; /* QS = 0: 4 KiB of 128-bit descriptors */
+
+	plat_iommu_set_irq_handler(pi, intel_irq, iommu);
+	rc = hw_enable(iommu);
+	if (rc)
+		goto err_irq;
+	*out = iommu;
+	return 0;
+
+err_irq:
+	plat_iommu_set_irq_handler(pi, NULL, NULL);
+err_free:
+	intel_release(&iommu->iommu);
+	return rc;
+}
+
+void intel_iommu_remove(struct intel_iommu *iommu)
+{
+	if (!iommu)
+		return;
+	iommu->removed = true;
+	gcmd_update(iommu, (uint32_t)DMA_GCMD_TE, false);
+	wr32(iommu, DMAR_FECTL_REG, (uint32_t)DMA_FECTL_IM);
+	gcmd_update(iommu, (uint32_t)DMA_GCMD_QIE, false);
+	plat_iommu_set_irq_handler(iommu->pi, NULL, NULL);
+	iommu_device_put(&iommu->iommu);
+}
+
+struct iommu_device *intel_iommu_device(struct intel_iommu *iommu)
+{
+	return &iommu->iommu;
+}
+
+struct intel_iommu *intel_iommu_from_device(struct iommu_device *dev)
+{
+	return dev && dev->ops == &intel_iommu_ops ? to_intel_iommu(dev) : NULL;
+}
+
+void intel_iommu_get_stats(struct intel_iommu *iommu, struct intel_iommu_stats *out)
+{
+	const uint64_t *src = (const uint64_t *)&iommu->stats;
+	uint64_t *dst = (uint64_t *)out;
+	size_t i;
+
+	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+uint64_t intel_iommu_cap(struct intel_iommu *iommu)
+{
+	return iommu->cap;
+}
+
+uint64_t intel_iommu_ecap(struct intel_iommu *iommu)
+{
+	return iommu->ecap;
+}
+
+unsigned intel_iommu_levels(struct intel_iommu *iommu)
+{
+	return iommu->levels;
+}
+
+/* ------------------------------------------------------------ endpoints */
+
+int intel_iommu_probe_device(struct intel_iommu *iommu, struct plat_dev *pd, struct iommu_dev **out)
+{
+	struct intel_dev *info;
+	uint16_t rid;
+
+	if (plat_dev_iommu(pd) != iommu->pi)
+		return -EINVAL;
+	rid = plat_dev_rid(pd);
+	info = fault_zalloc(iommu->fc, "intel.dev_alloc", sizeof(*info));
+	if (!info)
+		return -ENOMEM;
+	pthread_mutex_lock(&iommu->devs_lock);
+	if (find_dev(iommu, rid)) {
+		pthread_mutex_unlock(&iommu->devs_lock);
+		fault_free(info);
+		return -EEXIST;
+	}
+	iommu_dev_init(&info->dev, &iommu->iommu, rid, plat_dev_name(pd));
+	info->dev.priv = info;
+	info->dev.pci = true;
+	/* PASID needs scalable mode, which this driver does not program. */
+	info->dev.max_pasids = 0;
+	info->iommu = iommu;
+	info->pd = pd;
+	info->bus = (uint8_t)(rid >> 8);
+	info->devfn = (uint8_t)rid;
+	info->next = iommu->devs;
+	iommu->devs = info;
+	pthread_mutex_unlock(&iommu->devs_lock);
+	*out = &info->dev;
+	return 0;
+}
+
+void intel_iommu_release_device(struct iommu_dev *dev)
+{
+	struct intel_dev *info = to_intel_dev(dev), **pp;
+	struct intel_iommu *iommu = info->iommu;
+
+	pthread_mutex_lock(&iommu->lock);
+	intel_ctx_clear(iommu, info);
+	pthread_mutex_unlock(&iommu->lock);
+	pthread_mutex_lock(&iommu->devs_lock);
+	for (pp = &iommu->devs; *pp; pp = &(*pp)->next) {
+		if (*pp == info) {
+			*pp = info->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&iommu->devs_lock);
+	iommu_dev_release(dev);
+	fault_free(info);
+}
+
+struct plat_dev *intel_iommu_dev_plat(struct iommu_dev *dev)
+{
+	return to_intel_dev(dev)->pd;
+}

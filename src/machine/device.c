@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PCI-style DMA devices behind an IOMMU instance, and their DMA API (see
+ * include/iommusim/platform.h).
+ *
+ * A device is its configuration (segment:bus:device.function, PASID width,
+ * ATS, PRI), its requester id, the ATS Enable bit the driver controls and
+ * counters. The list of devices of an instance is only used to refuse a
+ * second device with the same requester id; the DMA path touches nothing
+ * but the device, the model and physical memory, so it takes no lock.
+ *
+ * DMA: a transfer is cut at translation-unit boundaries. Each unit is
+ * translated by the model (hwm_translate) as an untranslated request, or --
+ * with ATS enabled -- first as an ATS translation request, whose refusal
+ * (a fault answer, or permissions without the access) is followed by the
+ * untranslated request so the IOMMU records the fault as it would for a
+ * device that falls back. The bytes move with mach_phys_read/write at the
+ * translated address. A fault ends the transfer with -EFAULT and the
+ * vendor's record copied out; a translated address outside memory ends it
+ * with -EIO (a master abort). Pending IOMMU interrupts are delivered when
+ * the transfer ends, with no model call on the stack.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <iommusim/fault.h>
+#include <iommusim/hw_vtd.h>
+#include <iommusim/machine.h>
+#include <iommusim/platform.h>
+
+#include "machine/platform_internal.h"
+
+#define STAT_ADD(field, v) __atomic_add_fetch(&(field), (v), __ATOMIC_RELAXED)
+
+int plat_dev_add(struct plat_iommu *pi, const struct plat_dev_config *cfg, struct plat_dev **out)
+{
+	struct plat_dev *d, *it;
+	uint16_t rid;
+
+	if (!pi || !cfg || !out || cfg->dev > 31 || cfg->fn > 7 || cfg->pasid_width > 20 ||
+	    cfg->seg != pi->seg || (cfg->pri && !cfg->ats))
+		return -EINVAL;
+	rid = (uint16_t)(cfg->bus << 8 | cfg->dev << 3 | cfg->fn);
+	d = fault_zalloc(mach_fault(pi->mach), "plat.dev_alloc", sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->pi = pi;
+	d->cfg = *cfg;
+	d->rid = rid;
+	snprintf(d->name, sizeof(d->name), "%04x:%02x:%02x.%x", cfg->seg, cfg->bus, cfg->dev,
+		 cfg->fn);
+
+	pthread_mutex_lock(&pi->dev_lock);
+	for (it = pi->devs; it; it = it->next) {
+		if (it->rid == rid) {
+			pthread_mutex_unlock(&pi->dev_lock);
+			fault_free(d);
+			return -EEXIST;
+		}
+	}
+	d->next = pi->devs;
+	pi->devs = d;
+	pi->ndevs++;
+	pthread_mutex_unlock(&pi->dev_lock);
+	*out = d;
+	return 0;
+}
+
+void plat_dev_remove(struct plat_dev *d)
+{
+	struct plat_iommu *pi;
+	struct plat_dev **pp;
+
+	if (!d)
+		return;
+	pi = d->pi;
+	pthread_mutex_lock(&pi->dev_lock);
+	for (pp = &pi->devs; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			pi->ndevs--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pi->dev_lock);
+	fault_free(d);
+}
+
+struct plat_iommu *plat_dev_iommu(const struct plat_dev *d)
+{
+	return d->pi;
+}
+
+const struct plat_dev_config *plat_dev_config(const struct plat_dev *d)
+{
+	return &d->cfg;
+}
+
+uint16_t plat_dev_rid(const struct plat_dev *d)
+{
+	return d->rid;
+}
+
+const char *plat_dev_name(const struct plat_dev *d)
+{
+	return d->name;
+}
+
+int plat_dev_set_ats(struct plat_dev *d, bool enable)
+{
+	if (!d->cfg.ats)
+		return -EOPNOTSUPP;
+	__atomic_store_n(&d->ats_enabled, enable, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool plat_dev_ats_enabled(const struct plat_dev *d)
+{
+	return __atomic_load_n(&d->ats_enabled, __ATOMIC_ACQUIRE);
+}
+
+void plat_dev_stats(const struct plat_dev *d, struct plat_dma_stats *out)
+{
+	out->reads = __atomic_load_n(&d->stats.reads, __ATOMIC_RELAXED);
+	out->writes = __atomic_load_n(&d->stats.writes, __ATOMIC_RELAXED);
+	out->bytes = __atomic_load_n(&d->stats.bytes, __ATOMIC_RELAXED);
+	out->translations = __atomic_load_n(&d->stats.translations, __ATOMIC_RELAXED);
+	out->faults = __atomic_load_n(&d->stats.faults, __ATOMIC_RELAXED);
+	out->modelled_ns = __atomic_load_n(&d->stats.modelled_ns, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------- DMA */
+
+static int dev_req_init(struct plat_dev *d, uint32_t access, uint32_t pasid, struct hwm_req *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->rid = d->rid;
+	req->seg = d->cfg.seg;
+	req->access = access;
+	req->pasid = HWM_PASID_NONE;
+	if (pasid != PLAT_NO_PASID) {
+		if (!d->cfg.pasid_width || pasid >= (1u << d->cfg.pasid_width))
+			return -EINVAL;
+		req->pasid = pasid;
+		req->has_pasid = true;
+	}
+	return 0;
+}
+
+/* Translate @req->iova for the device: ATS first when enabled, then untranslated. */
+static int dev_translate(struct plat_dev *d, struct hwm_req *req, struct hwm_xlate *x)
+{
+	struct hwm_iommu *hw = d->pi->hw;
+	uint64_t ns = 0;
+	int rc;
+
+	if (plat_dev_ats_enabled(d)) {
+		req->ats = true;
+		rc = hwm_translate(hw, req, x);
+		req->ats = false;
+		if (rc)
+			return rc;
+		ns += x->cost.ns;
+		if (x->status == HWM_XLATE_OK && (x->perms & req->access) == req->access)
+			goto out;
+	}
+	rc = hwm_translate(hw, req, x);
+	if (rc)
+		return rc;
+	ns += x->cost.ns;
+out:
+	STAT_ADD(d->stats.translations, 1);
+	STAT_ADD(d->stats.modelled_ns, ns);
+	return 0;
+}
+
+int plat_dev_translate(struct plat_dev *d, uint64_t iova, uint32_t access, uint32_t pasid,
+		       struct hwm_xlate *out)
+{
+	struct hwm_req req;
+	int rc;
+
+	rc = dev_req_init(d, access, pasid, &req);
+	if (rc)
+		return rc;
+	req.iova = iova;
+	rc = dev_translate(d, &req, out);
+	plat_iommu_deliver_irqs(d->pi);
+	return rc;
+}
+
+static int plat_dma(struct plat_dev *d, uint64_t iova, void *buf, size_t len, uint32_t pasid,
+		    bool write, struct hwm_fault *fault)
+{
+	struct mach *m = d->pi->mach;
+	struct hwm_xlate x;
+	struct hwm_req req;
+	uint8_t *p = buf;
+	int rc;
+
+	rc = dev_req_init(d, write ? HWM_ACC_WRITE : HWM_ACC_READ, pasid, &req);
+	if (rc)
+		return rc;
+	if (len && iova + len - 1 < iova)
+		return -EINVAL;
+	STAT_ADD(*(write ? &d->stats.writes : &d->stats.reads), 1);
+	while (len) {
+		uint64_t psz, chunk;
+
+		req.iova = iova;
+		rc = dev_translate(d, &req, &x);
+		if (rc)
+			break;
+		if (x.status != HWM_XLATE_OK) {
+			STAT_ADD(d->stats.faults, 1);
+			if (fault)
+				*fault = x.fault;
+			rc = -EFAULT;
+			break;
+		}
+		psz = x.page_size ? x.page_size : 4096;
+		chunk = psz - (iova & (psz - 1));
+		if (chunk > len)
+			chunk = len;
+		if (write)
+			rc = mach_phys_write(m, x.pa, p, chunk);
+		else
+			rc = mach_phys_read(m, x.pa, p, chunk);
+		if (rc) {
+			if (fault) {
+				memset(fault, 0, sizeof(*fault));
+				fault->vendor = HWM_VENDOR_NONE;
+			}
+			rc = -EIO;
+			break;
+		}
+		STAT_ADD(d->stats.bytes, chunk);
+		iova += chunk;
+		p += chunk;
+		len -= chunk;
+	}
+	plat_iommu_deliver_irqs(d->pi);
+	return rc;
+}
+
+int plat_dma_read(struct plat_dev *d, uint64_t iova, void *buf, size_t len, uint32_t pasid,
+		  struct hwm_fault *fault)
+{
+	return plat_dma(d, iova, buf, len, pasid, false, fault);
+}
+
+int plat_dma_write(struct plat_dev *d, uint64_t iova, const void *buf, size_t len, uint32_t pasid,
+		   struct hwm_fault *fault)
+{
+	return plat_dma(d, iova, (void *)buf, len, pasid, true, fault);
+}
+
+/* ------------------------------------------------------ page requests */
+
+int plat_dev_page_request(struct plat_dev *d, uint64_t addr, uint32_t pasid, bool write, bool last,
+			  uint16_t prgi)
+{
+	struct vtd_page_req pr;
+	int rc;
+
+	if (!d->cfg.pri || d->pi->vendor != HWM_VENDOR_VTD)
+		return -EOPNOTSUPP;
+	memset(&pr, 0, sizeof(pr));
+	pr.rid = d->rid;
+	if (pasid != PLAT_NO_PASID) {
+		if (!d->cfg.pasid_width || pasid >= (1u << d->cfg.pasid_width))
+			return -EINVAL;
+		pr.pasid = pasid;
+		pr.has_pasid = true;
+	}
+	pr.read = !write;
+	pr.write = write;
+	pr.last = last;
+	pr.prgi = prgi & 0x1ff;
+	pr.addr = addr & ~0xfffULL;
+	rc = vtd_page_request(d->pi->hw, &pr);
+	plat_iommu_deliver_irqs(d->pi);
+	return rc;
+}

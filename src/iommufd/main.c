@@ -20,6 +20,7 @@
  * back only through iommufd_ucmd_respond().
  */
 #include "iommufd/iommufd_private.h"
+#include "iommufd/vfio_compat.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -463,7 +464,16 @@ static int iommufd_ioctl_rc(struct iommufd_ctx *ictx, unsigned long cmd, void *a
 
 int iommufd_ioctl(struct iommufd_ctx *ictx, unsigned long cmd, void *arg)
 {
-	int rc = iommufd_ioctl_rc(ictx, cmd, arg);
+	int rc;
+
+	/*
+	 * VFIO container commands share the ';' type below iommufd's base, and
+	 * /dev/iommu answers them through the type1 compatibility layer, as
+	 * the kernel's iommufd does.
+	 */
+	if ((cmd & 0xff) < IOMMUFD_CMD_BASE)
+		return iommufd_vfio_ioctl(ictx, cmd, arg);
+	rc = iommufd_ioctl_rc(ictx, cmd, arg);
 
 	TRACE(ictx->tc, iommufd_ioctl, cmd, cmd & 0xff, (uint64_t)(int64_t)rc);
 	if (rc) {

@@ -5,53 +5,32 @@
  *
  * Layout: one array of struct hwm_cset (64-byte aligned, so two sets never
  * share a line), and one array of entries, set-major: entry (s, w) lives at
- * entries + (s * ways + w) * stride. The stride is the header plus the payload
- * rounded up to 8 bytes.
+ * entries + (s * ways + w) * stride. The stride is the header (the tag's four
+ * words and the LRU stamp) plus the payload rounded up to 8 bytes.
+ *
+ * Tag words: see the implementation section of hwm_cache.h. Keys are turned
+ * into words from their fields (never by reading the struct as words: the
+ * caller just wrote it with narrow stores, and a wide reload of those stalls
+ * store forwarding).
+ *
+ * Hot paths: the lookup (hwm_cache_get, inline in the header) masks the key
+ * once, tests the most selective word of each way first (the address for
+ * TLB-like caches) and copies the payload straight into the caller's buffer;
+ * fill likewise stores from the caller's payload when it is whole words.
  */
 #include "common/hwm_cache.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <iommusim/fault.h>
 
-struct hwm_cset {
-	uint32_t lock; /* writers (fill, invalidate, counters) */
-	uint32_t seq;  /* seqcount: odd while a writer changes entries */
-	uint32_t rr;
-	uint32_t pad;
-	uint64_t rng;
-	uint64_t tick; /* LRU clock: relaxed atomics (lossy under contention, by design) */
-	uint64_t hits, misses; /* relaxed atomics, bumped by lock-free readers */
-	uint64_t fills, evictions, invalidations; /* under @lock */
-} __attribute__((aligned(64)));
-
-/*
- * An entry is accessed only as 64-bit words with relaxed atomics (readers
- * run without the lock, validated by the set's seqcount), so its layout is
- * a whole number of words: tag (4), stamp (1), valid (1), payload.
- */
-struct hwm_centry {
-	struct hwm_ctag tag;
-	uint64_t stamp; /* LRU: set tick of the last use */
-	uint64_t valid;
-	uint64_t payload[];
-};
-
-#define HDR_WORDS (sizeof(struct hwm_centry) / 8)
+#define TAG_WORDS 4
+#define VALID HWM_CENTRY_VALID
 #define MAX_PAYLOAD_WORDS 32
 
-_Static_assert(sizeof(struct hwm_ctag) == 32, "tag is four words");
-_Static_assert(sizeof(struct hwm_centry) == 48, "entry header is six words");
-
-struct hwm_cache {
-	struct hwm_cache_config cfg;
-	size_t stride;
-	uint32_t pwords; /* payload words */
-	uint64_t shift_mask; /* atomic */
-	struct hwm_cset *sets;
-	unsigned char *entries;
-};
+_Static_assert(sizeof(struct hwm_centry) == 40, "entry header is five words");
 
 static inline void cpu_relax(void)
 {
@@ -84,48 +63,64 @@ static inline void write_end(struct hwm_cset *s)
 	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
 }
 
+#define ld hwm_ld_
+#define st hwm_st_
+
 static inline void wload(uint64_t *dst, const uint64_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		dst[i] = ld(&src[i]);
 }
 
 static inline void wstore(uint64_t *dst, const uint64_t *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+		st(&dst[i], src[i]);
 }
 
 static inline void bump(uint64_t *c)
 {
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+	st(c, ld(c) + 1);
 }
 
-static inline struct hwm_centry *entry_at(const struct hwm_cache *c, uint32_t set, uint32_t way)
+#define entry_at hwm_cache_entry_
+#define set_of hwm_cache_set_of_
+#define e_match hwm_centry_match_
+
+static inline bool e_valid(const struct hwm_centry *e)
 {
-	return (struct hwm_centry *)(c->entries + ((size_t)set * c->cfg.ways + way) * c->stride);
+	return ld(&e->tag[3]) & VALID;
 }
 
-static inline uint64_t e_valid(const struct hwm_centry *e)
+/* Tag words back to fields (the inverse of hwm_ctag_words; the valid bit is ours). */
+static inline void words_tag(const uint64_t w[TAG_WORDS], struct hwm_ctag *t)
 {
-	return __atomic_load_n(&e->valid, __ATOMIC_RELAXED);
-}
-
-static inline uint64_t e_stamp(const struct hwm_centry *e)
-{
-	return __atomic_load_n(&e->stamp, __ATOMIC_RELAXED);
+	memset(t, 0, sizeof(*t));
+	t->addr = w[0];
+	t->sid = (uint32_t)w[1];
+	t->pasid = (uint32_t)(w[1] >> 32);
+	t->domain = (uint32_t)w[2];
+	t->vmid = (uint16_t)(w[2] >> 32);
+	t->shift = (uint8_t)(w[2] >> 48);
+	t->level = (uint8_t)(w[2] >> 56);
+	t->kind = (uint8_t)w[3];
+	t->flags = (uint8_t)(w[3] >> 8);
+	t->pad = (uint16_t)(w[3] >> 16);
 }
 
 static inline void e_tag(const struct hwm_centry *e, struct hwm_ctag *t)
 {
-	wload((uint64_t *)t, (const uint64_t *)&e->tag, 4);
+	uint64_t w[TAG_WORDS];
+
+	wload(w, e->tag, TAG_WORDS);
+	words_tag(w, t);
 }
 
 /* Invalidate an entry (writer, under lock and inside write_begin/end). */
 static inline void e_clear(struct hwm_centry *e)
 {
-	__atomic_store_n(&e->valid, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->stamp, 0, __ATOMIC_RELAXED);
+	st(&e->tag[3], ld(&e->tag[3]) & ~VALID);
+	st(&e->stamp, 0);
 }
 
 bool hwm_ctag_match(const struct hwm_ctag *a, const struct hwm_ctag *b, uint32_t mask)
@@ -147,47 +142,73 @@ bool hwm_ctag_match(const struct hwm_ctag *a, const struct hwm_ctag *b, uint32_t
 	return true;
 }
 
-/* The set index from the masked fields only: the page number's low bits
- * spread consecutive pages; the ids are mixed in multiplicatively. */
-static inline uint32_t set_index(const struct hwm_cache *c, const struct hwm_ctag *t)
+/* The word masks of the fields in @fields (ADDR covers addr and shift). */
+static void field_masks(uint32_t fields, uint64_t w[TAG_WORDS])
 {
-	uint32_t m = c->cfg.match;
-	uint64_t h = 0;
+	struct hwm_ctag t;
 
-	if (c->cfg.sets == 1)
-		return 0;
-	if (m & HWM_TAG_ADDR)
-		h = t->addr >> t->shift;
-	if (m & HWM_TAG_SID)
-		h += (uint64_t)t->sid * 0x9e3779b1u;
-	if (m & HWM_TAG_PASID)
-		h += (uint64_t)t->pasid * 0x85ebca77u;
-	if (m & HWM_TAG_DOMAIN)
-		h += (uint64_t)t->domain * 0xc2b2ae3du;
-	if (m & HWM_TAG_VMID)
-		h += (uint64_t)t->vmid * 0x27d4eb2fu;
-	if (m & HWM_TAG_LEVEL)
-		h += (uint64_t)t->level * 0x165667b1u;
-	if (m & HWM_TAG_KIND)
-		h += (uint64_t)t->kind * 0xd3a2646cu;
-	return (uint32_t)(h ^ (h >> 17)) & (c->cfg.sets - 1);
+	memset(&t, 0, sizeof(t));
+	if (fields & HWM_TAG_ADDR) {
+		t.addr = ~0ull;
+		t.shift = 0xff;
+	}
+	if (fields & HWM_TAG_SID)
+		t.sid = ~0u;
+	if (fields & HWM_TAG_PASID)
+		t.pasid = ~0u;
+	if (fields & HWM_TAG_DOMAIN)
+		t.domain = ~0u;
+	if (fields & HWM_TAG_VMID)
+		t.vmid = 0xffff;
+	if (fields & HWM_TAG_LEVEL)
+		t.level = 0xff;
+	if (fields & HWM_TAG_KIND)
+		t.kind = 0xff;
+	hwm_ctag_words(&t, w);
+}
+
+/* The key's words, masked for comparison (VALID set: only valid entries match). */
+static inline void key_words(const struct hwm_cache *c, const struct hwm_ctag *key,
+			     uint64_t raw[TAG_WORDS], uint64_t k[TAG_WORDS])
+{
+	hwm_ctag_words(key, raw);
+	k[0] = raw[0] & c->km[0];
+	k[1] = raw[1] & c->km[1];
+	k[2] = raw[2] & c->km[2];
+	k[3] = (raw[3] & c->km[3]) | VALID;
+}
+
+static inline uint64_t shift_bit(unsigned shift)
+{
+	return 1ull << (shift < 63 ? shift : 63);
 }
 
 int hwm_cache_create(const struct hwm_cache_config *cfg, struct fault_ctx *fc,
 		     struct hwm_cache **out)
 {
+	uint32_t index = cfg->index ? cfg->index : cfg->match;
 	struct hwm_cache *c;
 
 	*out = NULL;
 	if (!cfg->sets || (cfg->sets & (cfg->sets - 1)) || !cfg->ways || cfg->payload_size > 256 ||
-	    (uint64_t)cfg->sets * cfg->ways > (1u << 24) || cfg->repl > HWM_REPL_RANDOM)
+	    (uint64_t)cfg->sets * cfg->ways > (1u << 24) || cfg->repl > HWM_REPL_RANDOM ||
+	    (index & ~cfg->match))
 		return -EINVAL;
 	c = fault_zalloc(fc, "hwm.cache_alloc", sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->cfg = *cfg;
+	c->cfg.index = index;
+	c->set_mask = cfg->sets - 1;
+	c->ways = cfg->ways;
 	c->stride = (sizeof(struct hwm_centry) + cfg->payload_size + 7) & ~(size_t)7;
 	c->pwords = (cfg->payload_size + 7) / 8;
+	c->set_stride = c->stride * cfg->ways;
+	field_masks(cfg->match, c->km);
+	c->km[3] |= VALID;
+	field_masks(index & ~HWM_TAG_ADDR, c->ixm);
+	c->ix_addr = index & HWM_TAG_ADDR;
+	c->pw = c->km[0] ? 0 : c->km[1] ? 1 : c->km[2] ? 2 : 3;
 	c->sets = fault_aligned_alloc(fc, "hwm.cache_alloc", 64,
 				      sizeof(struct hwm_cset) * cfg->sets);
 	if (!c->sets)
@@ -224,46 +245,36 @@ void hwm_cache_destroy(struct hwm_cache *c)
 }
 
 /*
- * Lock-free lookup: scan the set's entries word by word with relaxed loads,
- * then validate with the seqcount; a writer in between makes us retry. The
- * LRU stamp and the hit/miss counters are updated with relaxed stores: a
- * lost update under contention perturbs LRU order or a counter by one, never
- * the correctness of a translation.
+ * The general lookup (any payload alignment, the tag wanted): the same
+ * algorithm as hwm_cache_get() in the header, with a bounce buffer.
  */
-bool hwm_cache_lookup(struct hwm_cache *c, const struct hwm_ctag *key, void *payload,
-		      struct hwm_ctag *tag_out)
+bool hwm_cache_lookup_slow_(struct hwm_cache *c, const struct hwm_ctag *key, void *payload,
+			    struct hwm_ctag *tag_out)
 {
-	uint32_t si = set_index(c, key);
-	struct hwm_cset *s = &c->sets[si];
-	uint32_t m = c->cfg.match;
-	uint64_t buf[MAX_PAYLOAD_WORDS];
-	/* Copy straight into the caller's buffer when it is whole aligned words. */
-	bool direct = payload && !((uintptr_t)payload & 7) && !(c->cfg.payload_size & 7);
-	uint64_t *dst = direct ? payload : buf;
-	struct hwm_ctag t;
+	uint64_t raw[TAG_WORDS], k[TAG_WORDS], buf[MAX_PAYLOAD_WORDS], t[TAG_WORDS];
+	uint32_t si, pw = c->pw;
+	const uint64_t *m = c->km;
+	struct hwm_cset *s;
 	struct hwm_centry *hit;
 
+	key_words(c, key, raw, k);
+	si = set_of(c, raw);
+	s = &c->sets[si];
 	for (;;) {
-		uint32_t s0 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		uint64_t s0 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 
 		if (s0 & 1) {
 			cpu_relax();
 			continue;
 		}
 		hit = NULL;
-		for (uint32_t w = 0; w < c->cfg.ways; w++) {
+		for (uint32_t w = 0; w < c->ways; w++) {
 			struct hwm_centry *e = entry_at(c, si, w);
 
-			if (!e_valid(e))
+			if ((ld(&e->tag[pw]) & m[pw]) != k[pw] || !e_match(e, m, k))
 				continue;
-			/* the address word rejects most ways: test it before the rest */
-			if ((m & HWM_TAG_ADDR) &&
-			    __atomic_load_n(&e->tag.addr, __ATOMIC_RELAXED) != key->addr)
-				continue;
-			e_tag(e, &t);
-			if (!hwm_ctag_match(&t, key, m))
-				continue;
-			wload(dst, e->payload, c->pwords);
+			wload(buf, e->payload, c->pwords);
+			wload(t, e->tag, TAG_WORDS);
 			hit = e;
 			break;
 		}
@@ -276,27 +287,34 @@ bool hwm_cache_lookup(struct hwm_cache *c, const struct hwm_ctag *key, void *pay
 		return false;
 	}
 	bump(&s->tick);
-	__atomic_store_n(&hit->stamp, __atomic_load_n(&s->tick, __ATOMIC_RELAXED),
-			 __ATOMIC_RELAXED);
+	st(&hit->stamp, ld(&s->tick));
 	bump(&s->hits);
-	if (payload && !direct)
+	if (payload)
 		memcpy(payload, buf, c->cfg.payload_size);
 	if (tag_out)
-		*tag_out = t;
+		words_tag(t, tag_out);
 	return true;
+}
+
+bool hwm_cache_lookup(struct hwm_cache *c, const struct hwm_ctag *key, void *payload,
+		      struct hwm_ctag *tag_out)
+{
+	if (payload && !tag_out)
+		return hwm_cache_get(c, key, payload, c->cfg.payload_size);
+	return hwm_cache_lookup_slow_(c, key, payload, tag_out);
 }
 
 static uint32_t pick_victim(struct hwm_cache *c, struct hwm_cset *s, uint32_t si)
 {
-	uint32_t ways = c->cfg.ways, v = 0;
+	uint32_t ways = c->ways, v = 0;
 
 	switch (c->cfg.repl) {
 	case HWM_REPL_LRU: {
 		uint64_t best = UINT64_MAX;
 		for (uint32_t w = 0; w < ways; w++) {
-			uint64_t st = e_stamp(entry_at(c, si, w));
-			if (st < best) {
-				best = st;
+			uint64_t stamp = ld(&entry_at(c, si, w)->stamp);
+			if (stamp < best) {
+				best = stamp;
 				v = w;
 			}
 		}
@@ -319,87 +337,167 @@ static uint32_t pick_victim(struct hwm_cache *c, struct hwm_cset *s, uint32_t si
 	return v;
 }
 
-bool hwm_cache_fill(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
-		    struct hwm_ctag *evicted)
+/*
+ * Put the tag words @t (valid bit set; masked form @k) and the whole-word
+ * payload @src into set @si: the slot of the same tag, else a free way, else
+ * a victim. Caller holds the set lock inside write_begin/end.
+ */
+static bool fill_locked(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_WORDS],
+			const uint64_t k[TAG_WORDS], const uint64_t *src, struct hwm_ctag *evicted)
 {
-	uint32_t si = set_index(c, tag);
+	const uint64_t *m = c->km;
+	uint32_t ways = c->ways, n = c->pwords;
+	size_t stride = c->stride;
 	struct hwm_cset *s = &c->sets[si];
+	unsigned char *base = c->entries + (size_t)si * c->set_stride;
 	struct hwm_centry *slot = NULL;
-	uint64_t buf[MAX_PAYLOAD_WORDS];
-	struct hwm_ctag t;
+	uint64_t tick;
 	bool ev = false;
 
-	buf[c->pwords - (c->pwords > 0)] = 0; /* the padding of a partial last word */
-	memcpy(buf, payload, c->cfg.payload_size);
-	set_lock(s);
-	for (uint32_t w = 0; w < c->cfg.ways; w++) {
-		struct hwm_centry *e = entry_at(c, si, w);
-		if (e_valid(e)) {
-			e_tag(e, &t);
-			if (hwm_ctag_match(&t, tag, c->cfg.match)) {
-				slot = e; /* same tag: refresh in place */
-				break;
-			}
-		} else if (!slot) {
-			slot = e;
+	for (uint32_t w = 0; w < ways; w++) {
+		struct hwm_centry *e = (struct hwm_centry *)(base + w * stride);
+		uint64_t e3 = ld(&e->tag[3]);
+
+		if (!(e3 & VALID)) {
+			if (!slot)
+				slot = e;
+			continue;
+		}
+		if (!(((ld(&e->tag[0]) & m[0]) ^ k[0]) | ((ld(&e->tag[1]) & m[1]) ^ k[1]) |
+		      ((ld(&e->tag[2]) & m[2]) ^ k[2]) | ((e3 & m[3]) ^ k[3]))) {
+			slot = e; /* same tag: refresh in place */
+			break;
 		}
 	}
 	if (!slot) {
-		slot = entry_at(c, si, pick_victim(c, s, si));
+		slot = ways == 1 ? (struct hwm_centry *)base :
+				   entry_at(c, si, pick_victim(c, s, si));
 		ev = true;
 		s->evictions++;
 		if (evicted)
 			e_tag(slot, evicted);
 	}
-	write_begin(s);
-	wstore((uint64_t *)&slot->tag, (const uint64_t *)tag, 4);
-	wstore(slot->payload, buf, c->pwords);
-	bump(&s->tick);
-	__atomic_store_n(&slot->stamp, __atomic_load_n(&s->tick, __ATOMIC_RELAXED),
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->valid, 1, __ATOMIC_RELAXED);
-	write_end(s);
+	st(&slot->tag[0], t[0]);
+	st(&slot->tag[1], t[1]);
+	st(&slot->tag[2], t[2]);
+	st(&slot->tag[3], t[3]);
+	if (n == 4) { /* the usual size: unrolled */
+		st(&slot->payload[0], src[0]);
+		st(&slot->payload[1], src[1]);
+		st(&slot->payload[2], src[2]);
+		st(&slot->payload[3], src[3]);
+	} else {
+		wstore(slot->payload, src, n);
+	}
+	tick = ld(&s->tick) + 1;
+	st(&s->tick, tick);
+	st(&slot->stamp, tick);
 	s->fills++;
-	set_unlock(s);
-	if (tag->shift < 64 &&
-	    !(__atomic_load_n(&c->shift_mask, __ATOMIC_RELAXED) & (1ull << tag->shift)))
-		__atomic_fetch_or(&c->shift_mask, 1ull << tag->shift, __ATOMIC_RELAXED);
 	return ev;
+}
+
+/* Published before the entry is: a lookup or invalidation that can see the entry sees its
+ * page size in the mask. */
+static inline void publish_shift(struct hwm_cache *c, const uint64_t t[TAG_WORDS])
+{
+	uint64_t bit = shift_bit((t[2] >> 48) & 0xff);
+
+	if (!(__atomic_load_n(&c->shift_mask, __ATOMIC_RELAXED) & bit))
+		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_RELAXED);
+}
+
+/*
+ * The common core of every fill, out of line: the callers (hwm_cache_fill,
+ * hwm_cache_fill_spec) turn tags into words and sets, with constant masks
+ * where they have them.
+ */
+bool hwm_cache_fill_set_(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_WORDS],
+			 const uint64_t k[TAG_WORDS], const uint64_t *src, struct hwm_ctag *evicted)
+{
+	struct hwm_cset *s = &c->sets[si];
+	bool ev;
+
+	publish_shift(c, t);
+	set_lock(s);
+	write_begin(s);
+	ev = fill_locked(c, si, t, k, src, evicted);
+	write_end(s);
+	set_unlock(s);
+	return ev;
+}
+
+/* The replacement policy's victim in a full set (for hwm_cache_fill_spec); under the lock. */
+uint32_t hwm_cache_victim_(struct hwm_cache *c, uint32_t si)
+{
+	return pick_victim(c, &c->sets[si], si);
+}
+
+/* A payload that is not whole aligned words goes through a bounce buffer. */
+static __attribute__((noinline)) bool fill_bounce(struct hwm_cache *c, uint32_t si,
+						  const uint64_t t[TAG_WORDS],
+						  const uint64_t k[TAG_WORDS], const void *payload,
+						  struct hwm_ctag *evicted)
+{
+	uint64_t buf[MAX_PAYLOAD_WORDS];
+
+	buf[c->pwords - (c->pwords > 0)] = 0; /* the padding of a partial last word */
+	memcpy(buf, payload, c->cfg.payload_size);
+	return hwm_cache_fill_set_(c, si, t, k, buf, evicted);
+}
+
+bool hwm_cache_fill_words_(struct hwm_cache *c, const uint64_t tag[TAG_WORDS], const void *payload,
+			   struct hwm_ctag *evicted)
+{
+	const uint64_t *m = c->km;
+	uint64_t t[TAG_WORDS] = { tag[0], tag[1], tag[2], tag[3] | VALID };
+	uint64_t k[TAG_WORDS] = { t[0] & m[0], t[1] & m[1], t[2] & m[2], (t[3] & m[3]) | VALID };
+	uint32_t si = set_of(c, tag);
+
+	if (((uintptr_t)payload & 7) || (c->cfg.payload_size & 7))
+		return fill_bounce(c, si, t, k, payload, evicted);
+	return hwm_cache_fill_set_(c, si, t, k, payload, evicted);
+}
+
+/* Invalidate the entries of set @si that @pred accepts (all when @pred is NULL). */
+static size_t inval_set(struct hwm_cache *c, uint32_t si, hwm_cache_pred pred, void *arg)
+{
+	uint64_t buf[MAX_PAYLOAD_WORDS];
+	struct hwm_cset *s = &c->sets[si];
+	struct hwm_ctag t;
+	bool begun = false;
+	size_t n = 0;
+
+	set_lock(s);
+	for (uint32_t w = 0; w < c->ways; w++) {
+		struct hwm_centry *e = entry_at(c, si, w);
+		if (!e_valid(e))
+			continue;
+		if (pred) {
+			e_tag(e, &t);
+			wload(buf, e->payload, c->pwords);
+			if (!pred(&t, buf, arg))
+				continue;
+		}
+		if (!begun) {
+			write_begin(s);
+			begun = true;
+		}
+		e_clear(e);
+		s->invalidations++;
+		n++;
+	}
+	if (begun)
+		write_end(s);
+	set_unlock(s);
+	return n;
 }
 
 size_t hwm_cache_inval(struct hwm_cache *c, hwm_cache_pred pred, void *arg)
 {
-	uint64_t buf[MAX_PAYLOAD_WORDS];
-	struct hwm_ctag t;
 	size_t n = 0;
 
-	for (uint32_t si = 0; si < c->cfg.sets; si++) {
-		struct hwm_cset *s = &c->sets[si];
-		bool begun = false;
-
-		set_lock(s);
-		for (uint32_t w = 0; w < c->cfg.ways; w++) {
-			struct hwm_centry *e = entry_at(c, si, w);
-			if (!e_valid(e))
-				continue;
-			e_tag(e, &t);
-			if (pred) {
-				wload(buf, e->payload, c->pwords);
-				if (!pred(&t, buf, arg))
-					continue;
-			}
-			if (!begun) {
-				write_begin(s);
-				begun = true;
-			}
-			e_clear(e);
-			s->invalidations++;
-			n++;
-		}
-		if (begun)
-			write_end(s);
-		set_unlock(s);
-	}
+	for (uint32_t si = 0; si <= c->set_mask; si++)
+		n += inval_set(c, si, pred, arg);
 	return n;
 }
 
@@ -407,6 +505,36 @@ size_t hwm_cache_inval_all(struct hwm_cache *c)
 {
 	size_t n = hwm_cache_inval(c, NULL, NULL);
 	__atomic_store_n(&c->shift_mask, 0, __ATOMIC_RELAXED);
+	return n;
+}
+
+size_t hwm_cache_inval_span(struct hwm_cache *c, uint32_t fixed, const struct hwm_ctag *key,
+			    uint64_t first, uint64_t last, hwm_cache_pred pred, void *arg)
+{
+	uint64_t shifts = hwm_cache_shift_mask(c), m, pages = 0, raw[TAG_WORDS];
+	uint32_t nsets = c->set_mask + 1;
+	size_t n = 0;
+
+	if (nsets == 1 || !c->ix_addr || (c->cfg.index & ~(fixed | HWM_TAG_ADDR)) ||
+	    first > last || (shifts & (1ull << 63)))
+		return hwm_cache_inval(c, pred, arg);
+	for (m = shifts; m; m &= m - 1) {
+		unsigned sh = __builtin_ctzll(m);
+		uint64_t span = (last >> sh) - (first >> sh); /* pages - 1: cannot overflow */
+		if (span >= nsets || (pages += span + 1) > nsets)
+			return hwm_cache_inval(c, pred, arg);
+	}
+	hwm_ctag_words(key, raw);
+	for (m = shifts; m; m &= m - 1) {
+		unsigned sh = __builtin_ctzll(m);
+		uint64_t p0 = first >> sh, span = (last >> sh) - p0;
+		/* A set visited twice is harmless: its matching entries are already gone. */
+		for (uint64_t i = 0; i <= span; i++) {
+			raw[0] = (p0 + i) << sh;
+			raw[2] = (raw[2] & ~(0xffull << 48)) | ((uint64_t)sh << 48);
+			n += inval_set(c, set_of(c, raw), pred, arg);
+		}
+	}
 	return n;
 }
 
@@ -436,6 +564,13 @@ static bool pred_range(const struct hwm_ctag *t, const void *p, void *arg)
 size_t hwm_cache_inval_tag(struct hwm_cache *c, uint32_t mask, const struct hwm_ctag *key)
 {
 	struct tag_arg a = { .mask = mask, .key = key };
+	uint64_t raw[TAG_WORDS];
+
+	/* Every indexed field named: the entries can only be in the key's set. */
+	if (!c->ix_addr && !(c->cfg.index & ~mask)) {
+		hwm_ctag_words(key, raw);
+		return inval_set(c, set_of(c, raw), pred_tag, &a);
+	}
 	return hwm_cache_inval(c, pred_tag, &a);
 }
 
@@ -443,7 +578,7 @@ size_t hwm_cache_inval_range(struct hwm_cache *c, uint32_t mask, const struct hw
 			     uint64_t first, uint64_t last)
 {
 	struct tag_arg a = { .mask = mask, .key = key, .first = first, .last = last };
-	return hwm_cache_inval(c, pred_range, &a);
+	return hwm_cache_inval_span(c, mask & ~HWM_TAG_ADDR, key, first, last, pred_range, &a);
 }
 
 void hwm_cache_for_each(struct hwm_cache *c, hwm_cache_visit cb, void *arg)
@@ -451,10 +586,10 @@ void hwm_cache_for_each(struct hwm_cache *c, hwm_cache_visit cb, void *arg)
 	uint64_t buf[MAX_PAYLOAD_WORDS];
 	struct hwm_ctag t;
 
-	for (uint32_t si = 0; si < c->cfg.sets; si++) {
+	for (uint32_t si = 0; si <= c->set_mask; si++) {
 		struct hwm_cset *s = &c->sets[si];
 		set_lock(s);
-		for (uint32_t w = 0; w < c->cfg.ways; w++) {
+		for (uint32_t w = 0; w < c->ways; w++) {
 			struct hwm_centry *e = entry_at(c, si, w);
 			if (!e_valid(e))
 				continue;
@@ -469,11 +604,11 @@ void hwm_cache_for_each(struct hwm_cache *c, hwm_cache_visit cb, void *arg)
 void hwm_cache_get_counters(struct hwm_cache *c, struct hwm_cache_counters *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (uint32_t si = 0; si < c->cfg.sets; si++) {
+	for (uint32_t si = 0; si <= c->set_mask; si++) {
 		struct hwm_cset *s = &c->sets[si];
 		set_lock(s);
-		out->hits += __atomic_load_n(&s->hits, __ATOMIC_RELAXED);
-		out->misses += __atomic_load_n(&s->misses, __ATOMIC_RELAXED);
+		out->hits += ld(&s->hits);
+		out->misses += ld(&s->misses);
 		out->fills += s->fills;
 		out->evictions += s->evictions;
 		out->invalidations += s->invalidations;
@@ -484,11 +619,11 @@ void hwm_cache_get_counters(struct hwm_cache *c, struct hwm_cache_counters *out)
 size_t hwm_cache_count_valid(struct hwm_cache *c)
 {
 	size_t n = 0;
-	for (uint32_t si = 0; si < c->cfg.sets; si++) {
+	for (uint32_t si = 0; si <= c->set_mask; si++) {
 		struct hwm_cset *s = &c->sets[si];
 		set_lock(s);
-		for (uint32_t w = 0; w < c->cfg.ways; w++)
-			n += e_valid(entry_at(c, si, w)) != 0;
+		for (uint32_t w = 0; w < c->ways; w++)
+			n += e_valid(entry_at(c, si, w));
 		set_unlock(s);
 	}
 	return n;

@@ -113,10 +113,9 @@ void vtd_check(struct vtd *v, enum vtd_check_rule rule, uint32_t rid, uint64_t a
 	      TRACE_STR(rule_sections[rule]), rid, addr, value);
 }
 
-bool vtd_inject(struct vtd *v, const char *point, uint64_t addr)
+/* The slow half of vtd_inject(): the point fired. */
+bool vtd_injected(struct vtd *v, const char *point, uint64_t addr)
 {
-	if (!fault_should_fail(v->bus.fault, FAULT_CLASS_HW, point))
-		return false;
 	vtd_count(&v->injected);
 	TRACE(v->bus.trace, hw_inject, TRACE_STR(VTD_VENDOR), TRACE_STR(point), addr);
 	return true;
@@ -749,7 +748,8 @@ static bool geom_ok(const struct hwm_cache_geom *g)
 }
 
 static int mk_cache(struct vtd *v, const char *name, const struct hwm_cache_geom *g,
-		    uint32_t payload, uint32_t match, uint64_t seed, struct hwm_cache **out)
+		    uint32_t payload, uint32_t match, uint32_t index, uint64_t seed,
+		    struct hwm_cache **out)
 {
 	struct hwm_cache_config cc = {
 		.name = name,
@@ -759,6 +759,7 @@ static int mk_cache(struct vtd *v, const char *name, const struct hwm_cache_geom
 		.seed = seed,
 		.payload_size = payload,
 		.match = match,
+		.index = index,
 	};
 	return hwm_cache_create(&cc, v->bus.fault, out);
 }
@@ -805,27 +806,33 @@ int vtd_create(const struct vtd_config *cfg, const struct hwm_bus *bus, struct h
 	v->frcd = fault_calloc(fc, "vtd.create", cfg->nfr, sizeof(*v->frcd));
 	if (!v->frcd)
 		goto err_frcd;
-	ret = mk_cache(v, "vtd.iotlb", &cfg->iotlb, sizeof(struct vtd_tlbe),
-		       HWM_TAG_ADDR | HWM_TAG_DOMAIN | HWM_TAG_PASID, cfg->seed, &v->iotlb);
+	ret = mk_cache(v, "vtd.iotlb", &cfg->iotlb, sizeof(struct vtd_tlbe), VTD_IOTLB_MATCH,
+		       VTD_IOTLB_INDEX, cfg->seed, &v->iotlb);
 	if (ret)
 		goto err_iotlb;
-	ret = mk_cache(v, "vtd.context", &cfg->ctx, sizeof(struct vtd_ctxi), HWM_TAG_SID,
-		       cfg->seed + 1, &v->ctxc);
+	ret = mk_cache(v, "vtd.context", &cfg->ctx, sizeof(struct vtd_ctxi), VTD_CTX_MATCH,
+		       VTD_CTX_INDEX, cfg->seed + 1, &v->ctxc);
 	if (ret)
 		goto err_ctx;
-	ret = mk_cache(v, "vtd.pasid", &cfg->pasid_c, sizeof(struct vtd_pei),
-		       HWM_TAG_SID | HWM_TAG_PASID, cfg->seed + 2, &v->pasidc);
+	ret = mk_cache(v, "vtd.pasid", &cfg->pasid_c, sizeof(struct vtd_pei), VTD_PASIDC_MATCH,
+		       VTD_PASIDC_INDEX, cfg->seed + 2, &v->pasidc);
 	if (ret)
 		goto err_pasid;
-	ret = mk_cache(v, "vtd.pwc", &cfg->pwc, sizeof(struct vtd_pwce),
-		       HWM_TAG_ADDR | HWM_TAG_DOMAIN | HWM_TAG_PASID | HWM_TAG_LEVEL | HWM_TAG_KIND,
-		       cfg->seed + 3, &v->pwc);
+	ret = mk_cache(v, "vtd.pwc", &cfg->pwc, sizeof(struct vtd_pwce), VTD_PWC_MATCH,
+		       VTD_PWC_INDEX, cfg->seed + 3, &v->pwc);
 	if (ret)
 		goto err_pwc;
-	ret = mk_cache(v, "vtd.devtlb", &cfg->devtlb, sizeof(struct vtd_tlbe),
-		       HWM_TAG_ADDR | HWM_TAG_SID | HWM_TAG_PASID, cfg->seed + 4, &v->devtlb);
+	ret = mk_cache(v, "vtd.devtlb", &cfg->devtlb, sizeof(struct vtd_tlbe), VTD_DEVTLB_MATCH,
+		       VTD_DEVTLB_INDEX, cfg->seed + 4, &v->devtlb);
 	if (ret)
 		goto err_devtlb;
+	for (unsigned i = 0; i < 2; i++) {
+		struct hwm_cost *c = &v->hit_cost[i];
+		for (unsigned n = 0; n <= i; n++)
+			hwm_cost_cache_hit(c, &cfg->cost);
+		hwm_cost_iotlb_hit(c, &cfg->cost);
+		hwm_cost_finish(c, &cfg->cost);
+	}
 	v->fectl = CTL_IM; /* §11.4.11: IM is set at reset */
 	v->iectl = CTL_IM;
 	v->pectl = CTL_IM;

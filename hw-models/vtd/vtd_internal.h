@@ -9,15 +9,19 @@
  *  - The translation path reads the handful of registers it needs (GSTS,
  *    the latched root-table address) with atomic loads and never takes @lock
  *    unless it records a fault. Caches have their own per-set locks.
- *  - Counters touched off the hot path are relaxed atomics.
+ *  - Counters: those bumped under @lock or off the hot path are relaxed
+ *    atomics; the per-walk ones (walks, walk_mem) use vtd_add_relaxed(),
+ *    exact single-threaded, possibly lossy under concurrent walks.
  * Lock order: @lock, then any cache set lock (cache code takes nothing else).
  */
 #ifndef VTD_INTERNAL_H
 #define VTD_INTERNAL_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include <iommusim/fault.h>
 #include <iommusim/hw.h>
 #include <iommusim/hw_vtd.h>
 
@@ -150,52 +154,118 @@ enum vtd_fr {
 	FR_SM_READ = 0x86,
 };
 
+/*
+ * Tag fields each cache compares (match) and hashes into its set index
+ * (index), named once here for vtd_create() and the inline lookups
+ * (hwm_cache_get_spec) alike. Indexes leave out what an invalidation may not
+ * name, so page-selective invalidations visit only the sets of their pages:
+ * the PASID in the IOTLB and walk cache (type 2 drops second-stage entries of
+ * a DID for every PASID; a walk-cache entry's level follows from its size),
+ * the PASID in device TLBs (type 3 names the SID only).
+ */
+#define VTD_IOTLB_MATCH (HWM_TAG_ADDR | HWM_TAG_DOMAIN | HWM_TAG_PASID)
+#define VTD_IOTLB_INDEX (HWM_TAG_ADDR | HWM_TAG_DOMAIN)
+#define VTD_CTX_MATCH HWM_TAG_SID
+#define VTD_CTX_INDEX HWM_TAG_SID
+#define VTD_PASIDC_MATCH (HWM_TAG_SID | HWM_TAG_PASID)
+#define VTD_PASIDC_INDEX (HWM_TAG_SID | HWM_TAG_PASID)
+#define VTD_PWC_MATCH (HWM_TAG_ADDR | HWM_TAG_DOMAIN | HWM_TAG_PASID | HWM_TAG_LEVEL | HWM_TAG_KIND)
+#define VTD_PWC_INDEX (HWM_TAG_ADDR | HWM_TAG_DOMAIN)
+#define VTD_DEVTLB_MATCH (HWM_TAG_ADDR | HWM_TAG_SID | HWM_TAG_PASID)
+#define VTD_DEVTLB_INDEX (HWM_TAG_ADDR | HWM_TAG_SID)
+
+/*
+ * Cache payloads put what a translation needs first and what only the
+ * protocol checker needs (the raw entries and where they live) last: a hit
+ * copies just the hot prefix (VTD_*_HOT bytes) unless the checker is on.
+ */
+
 /* Decoded context (legacy or scalable) - the context cache payload. */
 struct vtd_ctxi {
-	uint64_t raw[2];    /* qw0, qw1 as read (for the checker) */
-	uint64_t entry_pa;  /* address of the context entry */
 	uint64_t sslptr;    /* legacy: second-stage table; scalable: PASID directory */
-	uint32_t rid_pasid; /* scalable */
 	uint16_t did;       /* legacy */
 	uint8_t levels;     /* legacy: 3/4/5 */
 	uint8_t tt;         /* legacy TT */
-	uint8_t pdts;       /* scalable: directory has 2^(pdts+7) entries */
 	uint8_t scalable;
-	uint8_t fpd, dte, paside, pre;
+	uint8_t fpd, dte, paside;
+	uint32_t rid_pasid; /* scalable */
+	uint8_t pdts;       /* scalable: directory has 2^(pdts+7) entries */
+	uint8_t pre;
+	/* checker only: */
+	uint64_t raw[2];    /* qw0, qw1 as read */
+	uint64_t entry_pa;  /* address of the context entry */
 };
+#define VTD_CTXI_HOT offsetof(struct vtd_ctxi, raw)
 
 /* PASID-granular translation types (PASID entry PGTT, §9.6). */
 enum { PGTT_FS = 1, PGTT_SS = 2, PGTT_NESTED = 3, PGTT_PT = 4 };
 
 /* Decoded PASID entry - the PASID cache payload. */
 struct vtd_pei {
-	uint64_t raw[3];
-	uint64_t entry_pa;
 	uint64_t ssptr, fsptr;
 	uint16_t did;
 	uint8_t pgtt, sslevels, fslevels;
 	uint8_t fpd, ssade, sre, wpe, nxe;
+	/* checker only: */
+	uint64_t raw[3];
+	uint64_t entry_pa;
 };
+#define VTD_PEI_HOT offsetof(struct vtd_pei, raw)
 
 /* IOTLB payload. kind: */
 enum { IOTLB_KIND_SS = 0, IOTLB_KIND_FS = 1, IOTLB_KIND_NESTED = 2, IOTLB_KIND_NEG = 3 };
 
 struct vtd_tlbe {
 	uint64_t pa;       /* output page base */
-	uint64_t pte;      /* the leaf entry as read (checker) */
-	uint64_t pte_pa;   /* where it lives (checker), 0 when unknown */
 	uint32_t perms;    /* HWM_ACC_* */
 	uint16_t reason;   /* negative entries: the fault reason */
 	uint8_t dirty;     /* D was set (or A/D not in use) */
-	uint8_t pad;
+	uint8_t kind;      /* IOTLB_KIND_*, as in the tag: a hit needs no tag copy */
+	/* checker only: */
+	uint64_t pte;      /* the leaf entry as read */
+	uint64_t pte_pa;   /* where it lives, 0 when unknown */
 };
+#define VTD_TLBE_HOT offsetof(struct vtd_tlbe, pte)
+_Static_assert(!(VTD_CTXI_HOT % 8) && !(VTD_PEI_HOT % 8) && !(VTD_TLBE_HOT % 8),
+	       "hot payload prefixes are whole words");
 
 /* Paging-structure cache payload: a non-leaf entry at tag.level. */
 struct vtd_pwce {
 	uint64_t next;     /* next-level table */
-	uint64_t entry;    /* the entry as read (checker) */
+	uint64_t perms;    /* HWM_ACC_*, cumulative, including this entry (a whole word: filled
+			      from registers, read back as words) */
+	/* checker only: */
+	uint64_t entry;    /* the entry as read */
 	uint64_t entry_pa;
-	uint32_t perms;    /* cumulative, including this entry */
+};
+#define VTD_PWCE_HOT offsetof(struct vtd_pwce, entry)
+
+/*
+ * The translation memo (vtd_xlate.c): a direct-mapped table of recent
+ * fast-path hits, by {RID, PASID, 4 KiB page}. A slot remembers where the
+ * context, PASID and IOTLB lookups hit (struct hwm_cache_ref, packed) and
+ * what the fast path derived from them; it is reused only while none of
+ * those cache sets has been written since, and its use accounts the hits in
+ * the caches exactly as the lookups would have. It is a simulator shortcut,
+ * not a modelled structure: nothing observable depends on it but speed.
+ * Words are relaxed atomics under a per-slot seqlock (writers claim it with
+ * a compare-and-exchange and skip the update when it is taken).
+ */
+#define VTD_MEMO_SLOTS 64
+
+struct vtd_memo {
+	uint64_t seq;             /* odd while written */
+	uint64_t page;            /* iova >> 12 */
+	uint64_t id;              /* rid | has_pasid << 32 | VALID (bit 63) */
+	uint64_t pasid;           /* the request's PASID, when it has one */
+	uint64_t rta;             /* the root-table address and mode it was made under */
+	uint64_t ctx_ref, ctx_seq;     /* set << 32 | way, the set's seqcount */
+	uint64_t pasid_ref, pasid_seq; /* scalable mode */
+	uint64_t tlb_ref, tlb_seq;
+	uint64_t pa;              /* output page base */
+	uint64_t meta;            /* perms | shift << 8 | kind << 16 | dirty << 24 |
+				     hits << 32 | did << 40 */
+	uint64_t pad[3];
 };
 
 struct vtd {
@@ -225,10 +295,15 @@ struct vtd {
 	uint32_t fr_next;     /* next record hardware writes (§7.2.1) */
 
 	struct hwm_cache *iotlb, *ctxc, *pasidc, *pwc, *devtlb;
+	/* The cost of an IOTLB hit after 1 (legacy) or 2 (scalable) cache hits,
+	 * precomputed from cfg.cost: the fast path's whole cost accounting. */
+	struct hwm_cost hit_cost[2];
+	struct vtd_memo memo[VTD_MEMO_SLOTS];
 
 	bool checker;         /* atomic */
-	/* counters, relaxed atomics */
-	uint64_t walks, walk_mem, faults, faults_recorded, commands, injected;
+	/* counters (see the locking note above) */
+	uint64_t walks, walk_mem; /* vtd_add_relaxed() */
+	uint64_t faults, faults_recorded, commands, injected;
 	uint64_t checks[VTD_CHK__COUNT];
 	uint64_t desc_by_type[16];
 	uint64_t iqe, fault_overflows, prq, prq_ovf;
@@ -241,13 +316,35 @@ static inline void vtd_count(uint64_t *c)
 	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * A counter bumped without a read-modify-write: exact when its writers are
+ * serialised (under @lock) or single-threaded, possibly lossy when
+ * translations run concurrently (like the cache hit/miss counters). For the
+ * per-walk counters, where a locked add would cost more than the walk step.
+ */
+static inline void vtd_add_relaxed(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
 /* vtd.c */
 void vtd_check(struct vtd *v, enum vtd_check_rule rule, uint32_t rid, uint64_t addr,
 	       uint64_t value);
 void vtd_record_fault(struct vtd *v, const struct hwm_req *req, uint32_t reason,
 		      struct hwm_fault *f);
 void vtd_fault_event_locked(struct vtd *v);
-bool vtd_inject(struct vtd *v, const char *point, uint64_t addr);
+bool vtd_injected(struct vtd *v, const char *point, uint64_t addr);
+
+/*
+ * An injection point: true when the named hardware fault must happen now.
+ * Inline so that a disarmed point costs a NULL test and one relaxed load.
+ */
+static inline bool vtd_inject(struct vtd *v, const char *point, uint64_t addr)
+{
+	if (__builtin_expect(!fault_should_fail(v->bus.fault, FAULT_CLASS_HW, point), 1))
+		return false;
+	return vtd_injected(v, point, addr);
+}
 
 /* vtd_qi.c */
 long vtd_qi_process_locked(struct vtd *v, unsigned max);

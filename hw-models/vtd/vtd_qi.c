@@ -65,13 +65,12 @@ struct tlb_arg {
 	uint64_t first, last;
 };
 
+/* (global invalidations do not come here: inval_tlbs() empties the caches) */
 static bool tlb_pred(const struct hwm_ctag *t, const void *p, void *arg)
 {
 	const struct tlb_arg *a = arg;
 	uint64_t tlast;
 
-	if (a->all)
-		return true;
 	if (t->domain != a->did)
 		return false;
 	if (a->pasid_based) {
@@ -95,8 +94,6 @@ static bool pwc_pred(const struct hwm_ctag *t, const void *p, void *arg)
 	const struct tlb_arg *a = arg;
 	uint64_t tlast;
 
-	if (a->all)
-		return true;
 	if (t->domain != a->did)
 		return false;
 	if (a->pasid_based && (t->pasid != a->pasid || t->kind != IOTLB_KIND_FS))
@@ -105,14 +102,15 @@ static bool pwc_pred(const struct hwm_ctag *t, const void *p, void *arg)
 		return false;
 	if (!a->page)
 		return true;
-	if (a->ih)
-		return false; /* §6.5.2.3: IH=1 - only leaves changed, keep the PWC */
+	/* (page-selective with IH=1 keeps the walk cache: inval_tlbs() skips it) */
 	tlast = t->addr + ((1ull << t->shift) - 1);
 	return t->addr <= a->last && tlast >= a->first;
 }
 
 static void inval_tlbs(struct vtd *v, struct tlb_arg *a)
 {
+	struct hwm_ctag key = { .domain = a->did };
+
 	if (vtd_inject(v, "vtd.inval_drop", a->first))
 		return; /* the invalidation completes but has no effect */
 	if (a->all) {
@@ -120,8 +118,16 @@ static void inval_tlbs(struct vtd *v, struct tlb_arg *a)
 		hwm_cache_inval_all(v->pwc);
 		return;
 	}
-	hwm_cache_inval(v->iotlb, tlb_pred, a);
-	hwm_cache_inval(v->pwc, pwc_pred, a);
+	if (!a->page) {
+		hwm_cache_inval(v->iotlb, tlb_pred, a);
+		hwm_cache_inval(v->pwc, pwc_pred, a);
+		return;
+	}
+	/* Page-selective: the predicates only accept entries of a->did, and the
+	 * caches are indexed by {page, DID}: visit only the sets of the range. */
+	hwm_cache_inval_span(v->iotlb, HWM_TAG_DOMAIN, &key, a->first, a->last, tlb_pred, a);
+	if (!a->ih) /* §6.5.2.3 IH=1: only leaves changed, the walk caches stay */
+		hwm_cache_inval_span(v->pwc, HWM_TAG_DOMAIN, &key, a->first, a->last, pwc_pred, a);
 }
 
 void vtd_inval_iotlb(struct vtd *v, unsigned gran, uint16_t did, uint64_t addr, unsigned am,
@@ -271,8 +277,10 @@ static bool apply(struct vtd *v, unsigned type, const uint64_t *d)
 		}
 		a.first = size ? addr & ~(size - 1) : 0;
 		a.last = size ? a.first + size - 1 : UINT64_MAX;
+		struct hwm_ctag key = { .sid = a.sid };
 		if (!vtd_inject(v, "vtd.inval_drop", addr))
-			hwm_cache_inval(v->devtlb, devtlb_pred, &a);
+			hwm_cache_inval_span(v->devtlb, HWM_TAG_SID, &key, a.first, a.last,
+					     devtlb_pred, &a);
 		break;
 	}
 	case 5: {
@@ -344,8 +352,8 @@ long vtd_qi_process_locked(struct vtd *v, unsigned max)
 		      d[1], 0);
 		if (!apply(v, type, d))
 			break; /* stalled wait: IQH stays on it; the next call retries */
-		vtd_count(&v->desc_by_type[type]);
-		vtd_count(&v->commands);
+		vtd_add_relaxed(&v->desc_by_type[type], 1); /* under v->lock: exact */
+		vtd_add_relaxed(&v->commands, 1);
 		hwm_ring_advance_head(&v->iq);
 		n++;
 	}

@@ -14,8 +14,19 @@
  * (never a crash or an errno): the record is built, logged unless FPD or
  * ATS, and returned as data.
  *
+ * Three layers serve a request (docs/hw/vtd.md): the translation memo
+ * (memo_get: a recent fast-path hit whose cache sets are unchanged), the
+ * fast path (translate: cached context/PASID entry and a plain IOTLB hit, or
+ * a second-stage miss straight to the walk) and the general path (the chain
+ * of stages from general() to iotlb_hit()/walk_and_fill(), entered by
+ * handover() where the fast path stopped). Invariant: each cache is
+ * consulted once per request whatever the layer, so results, cost, counters
+ * and LRU order are the same; the fast path is taken only with the checker
+ * off and without ATS, whose work needs whole payloads.
+ *
  * Concurrency: nothing here takes v->lock except fault recording; register
- * state is read with atomic loads (see vtd_internal.h).
+ * state is read with atomic loads (see vtd_internal.h); memo slots are
+ * seqlocked (vtd_internal.h).
  */
 #include "vtd/vtd_internal.h"
 
@@ -36,21 +47,35 @@ struct xl {
 	unsigned levels; /* levels read by the last walk, for the trace */
 };
 
-/* One table read during a walk: counted, injectable. Returns 0 or -1 (access error). */
-static int rd(struct xl *x, uint64_t pa, void *buf, size_t len, bool is_pte)
+/* rd() with a fault context armed: the injection points, in their order. */
+static __attribute__((noinline)) int rd_inject(struct vtd *v, uint64_t pa, void *buf, size_t len,
+					       bool is_pte)
 {
-	struct vtd *v = x->v;
-	int st;
-
-	hwm_cost_mem(x->cost, &v->cfg.cost);
 	if (vtd_inject(v, "vtd.walk_read", pa))
 		return -1;
-	st = hwm_bus_read(&v->bus, pa, buf, len);
-	if (st != HWM_MEM_OK)
+	if (hwm_bus_read(&v->bus, pa, buf, len) != HWM_MEM_OK)
 		return -1;
 	if (is_pte && vtd_inject(v, "vtd.pte_flip", pa))
 		*(uint64_t *)buf ^= BIT(1); /* flip W (SS) / RW (FS) as if the entry was corrupted */
 	return 0;
+}
+
+/*
+ * One table read during a walk: counted, injectable (points vtd.walk_read,
+ * and vtd.pte_flip for paging entries, only looked at when the fault
+ * context is armed). Returns 0 or -1 (access error).
+ */
+static inline int rd(struct xl *x, uint64_t pa, void *buf, size_t len, bool is_pte)
+{
+	struct vtd *v = x->v;
+	struct fault_ctx *fc = v->bus.fault;
+
+	hwm_cost_mem(x->cost, &v->cfg.cost);
+	if (__builtin_expect(fc && __atomic_load_n(&((struct fault_ctx_head *)fc)->armed,
+						   __ATOMIC_RELAXED),
+			     0))
+		return rd_inject(v, pa, buf, len, is_pte);
+	return hwm_bus_read(&v->bus, pa, buf, len) == HWM_MEM_OK ? 0 : -1;
 }
 
 /* Set @bits in the entry at @pa (A/D update, §3.6.2 / §3.7.2). */
@@ -269,57 +294,92 @@ struct wres {
 
 enum { PWC_SS = 0, PWC_FS = 1 };
 
+/* The stale-entry rule for a walk-cache hit (checker on: the whole payload was copied). */
+static __attribute__((noinline)) void checker_pwc(struct vtd *v, uint32_t rid,
+						  const struct vtd_pwce *p)
+{
+	uint64_t cur;
+
+	if (hwm_bus_read(&v->bus, p->entry_pa, &cur, 8) == HWM_MEM_OK &&
+	    ((cur ^ p->entry) & ~(BIT(5) | BIT(8) | BIT(6) | BIT(9))))
+		vtd_check(v, VTD_CHK_STALE_PWC, rid, p->entry_pa, cur);
+}
+
+/*
+ * The deepest paging-structure-cache entry for @in (§6.2.4): levels 2 up to
+ * @top, skipping sizes the cache never held. On a hit, the walk resumes
+ * below it with the cached table and cumulative permissions.
+ */
 static bool pwc_find(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
 		     unsigned top, unsigned *level, uint64_t *table, uint32_t *perms)
 {
 	struct vtd *v = x->v;
+	uint64_t present = hwm_cache_shift_mask_(v->pwc);
+	struct hwm_cache_view cv = hwm_cache_view(v->pwc);
 	struct vtd_pwce p;
+	unsigned l = 2, sh = 21;
 
-	for (unsigned l = 2; l <= top; l++) {
-		unsigned sh = 12 + 9 * (l - 1);
+	if (__builtin_expect(__atomic_load_n(&v->checker, __ATOMIC_RELAXED), 0)) {
+		/* the checker compares the cached entry: the whole payload */
+		for (; l <= top; l++, sh += 9) {
+			struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1), .shift = sh,
+					      .level = l, .kind = kind, .domain = did, .pasid = pasid };
+			if ((present & BIT(sh)) &&
+			    hwm_cache_get_spec_view(&cv, &k, &p, sizeof(p), VTD_PWC_MATCH,
+						    VTD_PWC_INDEX)) {
+				checker_pwc(v, x->req->rid, &p);
+				goto hit;
+			}
+		}
+		return false;
+	}
+	/* deepest level first; sizes the cache never held are not probed */
+	for (; l <= top; l++, sh += 9) {
 		struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1), .shift = sh, .level = l,
 				      .kind = kind, .domain = did, .pasid = pasid };
-		if (!hwm_cache_lookup(v->pwc, &k, &p, NULL))
-			continue;
-		hwm_cost_cache_hit(x->cost, &v->cfg.cost);
-		if (__atomic_load_n(&v->checker, __ATOMIC_RELAXED)) {
-			uint64_t cur;
-			if (hwm_bus_read(&v->bus, p.entry_pa, &cur, 8) == HWM_MEM_OK &&
-			    ((cur ^ p.entry) & ~(BIT(5) | BIT(8) | BIT(6) | BIT(9))))
-				vtd_check(v, VTD_CHK_STALE_PWC, x->req->rid, p.entry_pa, cur);
-		}
-		*level = l - 1;
-		*table = p.next;
-		*perms = p.perms;
-		return true;
+		if ((present & BIT(sh)) &&
+		    hwm_cache_get_spec_view(&cv, &k, &p, VTD_PWCE_HOT, VTD_PWC_MATCH,
+					    VTD_PWC_INDEX))
+			goto hit;
 	}
 	return false;
+hit:
+	hwm_cost_cache_hit(x->cost, &v->cfg.cost);
+	*level = l - 1;
+	*table = p.next;
+	*perms = (uint32_t)p.perms;
+	return true;
 }
 
-static void pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
-		     unsigned l, uint64_t next, uint64_t entry, uint64_t entry_pa, uint32_t perms)
+static inline __attribute__((always_inline)) void
+pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in, unsigned l,
+	 uint64_t next, uint64_t entry, uint64_t entry_pa, uint32_t perms)
 {
 	unsigned sh = 12 + 9 * (l - 1);
 	struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1), .shift = sh, .level = l,
 			      .kind = kind, .domain = did, .pasid = pasid };
-	struct vtd_pwce p = { .next = next, .entry = entry, .entry_pa = entry_pa, .perms = perms };
+	struct vtd_pwce p = { .next = next, .perms = perms, .entry = entry, .entry_pa = entry_pa };
 
-	hwm_cache_fill(x->v->pwc, &k, &p, NULL);
+	hwm_cache_fill_spec(x->v->pwc, &k, &p, sizeof(p), VTD_PWC_MATCH, VTD_PWC_INDEX, NULL);
 }
 
 /*
  * Second-stage walk (§3.7, §9.8): 512-entry tables, R 0, W 1, PS 7, A 8,
  * D 9, address 51:12; R|W = 0 is not present. Returns 0 or a fault reason.
+ *
+ * Reads and levels are counted in registers and added to the cost once.
  */
 static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t in, uint32_t acc,
 			bool ad, uint32_t did, uint32_t ptag, bool use_pwc, struct wres *o)
 {
 	struct vtd *v = x->v;
+	struct fault_ctx *fc = v->bus.fault;
 	bool sm = x->scalable;
-	uint64_t table = root;
-	uint32_t perms = HWM_ACC_READ | HWM_ACC_WRITE;
-	unsigned level = levels;
-	unsigned width = 12 + 9 * levels;
+	bool inject = fc && __atomic_load_n(&((struct fault_ctx_head *)fc)->armed,
+					    __ATOMIC_RELAXED);
+	uint64_t table = root, rsvd0 = GENMASK(51, v->cfg.haw);
+	uint32_t perms = HWM_ACC_READ | HWM_ACC_WRITE, reason = 0;
+	unsigned level = levels, width = 12 + 9 * levels, nlev = 0, nread = 0;
 
 	if (width < 64 && (in >> width))
 		return sm ? FR_SS_BEYOND : FR_ADDR_BEYOND_MGAW;
@@ -329,33 +389,37 @@ static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t i
 		pwc_find(x, PWC_SS, did, ptag, in, levels, &level, &table, &perms);
 	for (;; level--) {
 		unsigned sh = 12 + 9 * (level - 1);
-		uint64_t pa = table + ((in >> sh) & 511) * 8, pte, rsvd;
-		bool leaf;
+		uint64_t pa = table + ((in >> sh) & 511) * 8, pte, rsvd = rsvd0;
+		bool leaf = level == 1;
 
-		x->levels++;
-		if (beyond_haw(v, table))
-			return sm ? FR_SS_PTR_INVALID : FR_PTE_ACCESS;
-		if (rd(x, pa, &pte, 8, true))
-			return sm ? FR_SS_ACCESS : FR_PTE_ACCESS;
+		nlev++;
+		if (beyond_haw(v, table)) {
+			reason = sm ? FR_SS_PTR_INVALID : FR_PTE_ACCESS;
+			break;
+		}
+		nread++;
+		if (__builtin_expect(inject, 0) ? rd_inject(v, pa, &pte, 8, true) :
+						  hwm_bus_read(&v->bus, pa, &pte, 8) != HWM_MEM_OK) {
+			reason = sm ? FR_SS_ACCESS : FR_PTE_ACCESS;
+			break;
+		}
 		if (!(pte & 3)) {
 			o->pte = pte;
 			o->pte_pa = pa;
-			return sm ? FR_SS_NP : ((acc & HWM_ACC_WRITE) ? FR_WRITE : FR_READ);
+			reason = sm ? FR_SS_NP : ((acc & HWM_ACC_WRITE) ? FR_WRITE : FR_READ);
+			break;
 		}
-		rsvd = GENMASK(51, v->cfg.haw);
-		leaf = level == 1 || (pte & BIT(7));
-		if (level > 1 && (pte & BIT(7))) {
-			bool ok = (level == 2 && (v->cfg.sllps & 1)) || (level == 3 && (v->cfg.sllps & 2));
-			if (!ok)
-				rsvd |= BIT(7);
-			else
-				rsvd |= GENMASK(sh - 1, 12);
+		if (!leaf && (pte & BIT(7))) {
+			/* a large page where SLLPS allows it; else PS is reserved */
+			leaf = (level == 2 && (v->cfg.sllps & 1)) || (level == 3 && (v->cfg.sllps & 2));
+			rsvd |= leaf ? GENMASK(sh - 1, 12) : BIT(7);
 		}
 		if (pte & rsvd) {
 			vtd_check(v, VTD_CHK_RSVD_ENTRY, x->req->rid, pa, pte);
 			o->pte = pte;
 			o->pte_pa = pa;
-			return sm ? FR_SS_RSVD : FR_PTE_RSVD;
+			reason = sm ? FR_SS_RSVD : FR_PTE_RSVD;
+			break;
 		}
 		if (!(pte & 1))
 			perms &= ~HWM_ACC_READ;
@@ -377,6 +441,11 @@ static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t i
 		if (use_pwc)
 			pwc_fill(x, PWC_SS, did, ptag, in, level, table, pte, pa, perms);
 	}
+	x->levels += nlev;
+	x->cost->mem_accesses += nread;
+	x->cost->cycles += (uint64_t)nread * v->cfg.cost.mem_access_cycles;
+	if (reason)
+		return reason;
 	if ((acc & HWM_ACC_WRITE) && !(perms & HWM_ACC_WRITE))
 		return sm ? FR_SM_WRITE : FR_WRITE;
 	if ((acc & (HWM_ACC_READ | HWM_ACC_EXEC)) && !(perms & HWM_ACC_READ))
@@ -586,7 +655,8 @@ static int finish_ok(struct vtd *v, struct hwm_xlate *out, uint64_t base, unsign
 	return 0;
 }
 
-static int finish_fault(struct xl *x, struct hwm_xlate *out, uint32_t reason)
+static __attribute__((noinline, cold)) int finish_fault(struct xl *x, struct hwm_xlate *out,
+							 uint32_t reason)
 {
 	struct vtd *v = x->v;
 
@@ -601,210 +671,701 @@ static int finish_fault(struct xl *x, struct hwm_xlate *out, uint32_t reason)
 	return 0;
 }
 
-static bool tlb_lookup(struct vtd *v, struct hwm_cache *c, struct hwm_ctag *k, uint64_t iova,
-		       struct vtd_tlbe *e, unsigned *kind)
+/* TE=0 (§3.1): DMA passes untranslated. */
+static __attribute__((noinline)) int untranslated(struct vtd *v, struct hwm_xlate *out,
+						  uint64_t iova, uint32_t perms)
 {
-	uint64_t mask = hwm_cache_shift_mask(c);
-	static const uint8_t shifts[3] = { 12, 21, 30 };
-	struct hwm_ctag t;
+	memset(&out->cost, 0, sizeof(out->cost));
+	return finish_ok(v, out, iova & GENMASK(63, 12), 12, perms, iova);
+}
 
-	for (int i = 0; i < 3; i++) {
-		unsigned sh = shifts[i];
-		if (!(mask & (1ull << sh)))
-			continue;
-		k->shift = sh;
-		k->addr = iova & ~((1ull << sh) - 1);
-		if (hwm_cache_lookup(c, k, e, &t)) {
-			*kind = t.kind;
+/*
+ * Probe a TLB once per page size it may hold (4K, 2M, 1G), smallest first.
+ * Inline with a fresh key per probe so the key never lives in memory.
+ */
+static inline __attribute__((always_inline)) bool
+tlb_get(struct hwm_cache *c, uint32_t match, uint32_t index, uint32_t sid, uint32_t pasid,
+	uint32_t did, uint64_t iova, struct vtd_tlbe *e, unsigned *shift)
+{
+	uint64_t mask = hwm_cache_shift_mask_(c) & (BIT(12) | BIT(21) | BIT(30));
+
+	for (; mask; mask &= mask - 1) {
+		unsigned sh = __builtin_ctzll(mask);
+		struct hwm_ctag k = { .addr = iova & ~((1ull << sh) - 1), .shift = sh, .sid = sid,
+				      .pasid = pasid, .domain = did };
+		/* whole payloads: the checker and device-TLB fills use all of it */
+		if (hwm_cache_get_spec(c, &k, e, sizeof(*e), match, index)) {
+			*shift = sh;
 			return true;
 		}
 	}
 	return false;
 }
 
-int vtd_translate(struct hwm_iommu *iommu, const struct hwm_req *req, struct hwm_xlate *out)
+static void tlb_fill(struct vtd *v, struct hwm_cache *c, uint32_t sid, uint32_t pasid,
+		     uint32_t did, uint64_t iova, unsigned shift, const struct vtd_tlbe *e)
 {
-	struct vtd *v = CONTAINER(iommu);
-	const struct hwm_cost_config *cc = &v->cfg.cost;
-	struct xl x = { .v = v, .req = req, .cost = &out->cost };
-	uint32_t gsts, reason, did, ptag = HWM_PASID_NONE, pasid = HWM_PASID_NONE;
-	uint64_t rta, iova = req->iova;
-	struct vtd_ctxi ci;
-	struct vtd_pei pe;
-	struct hwm_ctag key;
-	struct vtd_tlbe e;
-	unsigned kind, ekind;
-	bool checker = __atomic_load_n(&v->checker, __ATOMIC_RELAXED);
-	bool ad = false;
-	struct wres w;
+	struct hwm_ctag k = { .addr = iova & ~((1ull << shift) - 1), .shift = shift, .sid = sid,
+			      .pasid = pasid, .domain = did, .kind = e->kind };
+	struct hwm_ctag ev;
 
-	memset(&out->cost, 0, sizeof(out->cost));
-	pe.wpe = pe.nxe = 0; /* read by access_fault() for first-stage kinds only */
-	gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
-	if (!(gsts & GCMD_TE)) /* §3.1: translation disabled - DMA passes untranslated */
-		return finish_ok(v, out, iova & GENMASK(63, 12), 12,
+	if (c == v->devtlb) {
+		hwm_cache_fill_spec(c, &k, e, sizeof(*e), VTD_DEVTLB_MATCH, VTD_DEVTLB_INDEX, NULL);
+		return;
+	}
+	/* the victim's tag only when the eviction will be traced */
+	if (hwm_cache_fill_spec(c, &k, e, sizeof(*e), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX,
+				trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict) ? &ev : NULL) &&
+	    trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict))
+		TRACE(v->bus.trace, hw_iotlb_evict, TRACE_STR(VTD_VENDOR), ev.domain, ev.addr,
+		      1ull << ev.shift);
+}
+
+/* ------------------------------------------------------------ the general path */
+
+/*
+ * The general path is a chain of stages, each taking over the state the
+ * previous one reached; the fast path (vtd_translate) enters the chain at
+ * the stage where the common case ends, after having consulted the caches
+ * itself, so every cache is looked up exactly once whatever the path (the
+ * counters, LRU order and cost are the same as if the general path had done
+ * it all).
+ */
+static int after_entry(struct xl *x, struct hwm_xlate *out, const struct vtd_ctxi *ci,
+		       const struct vtd_pei *pe, uint64_t did, uint64_t ptag, uint64_t pasid,
+		       unsigned kind, bool ad);
+
+/* Context (§6.2.2), a context-cache miss (or a hit of the other mode): fetch and fill. */
+static __attribute__((noinline)) uint32_t ctx_miss(struct xl *x, uint64_t rta,
+						   struct vtd_ctxi *ci)
+{
+	uint32_t reason = ctx_fetch(x, rta, ci);
+
+	if (!reason) {
+		struct hwm_ctag k = { .sid = x->req->rid,
+				      .domain = ci->scalable ? NO_DID : ci->did };
+		hwm_cache_fill_spec(x->v->ctxc, &k, ci, sizeof(*ci), VTD_CTX_MATCH, VTD_CTX_INDEX,
+				    NULL);
+	}
+	return reason;
+}
+
+/* The context-cache lookup of the general path (whole payload, checker). */
+static uint32_t get_context(struct xl *x, uint64_t rta, struct vtd_ctxi *ci)
+{
+	struct vtd *v = x->v;
+	uint32_t rid = x->req->rid;
+	struct hwm_ctag k = { .sid = rid };
+
+	if (hwm_cache_get_spec(v->ctxc, &k, ci, sizeof(*ci), VTD_CTX_MATCH, VTD_CTX_INDEX) &&
+	    ci->scalable == x->scalable) {
+		hwm_cost_cache_hit(x->cost, &v->cfg.cost);
+		x->fpd = ci->fpd;
+		if (__atomic_load_n(&v->checker, __ATOMIC_RELAXED))
+			checker_ctx(v, rid, ci);
+		return 0;
+	}
+	return ctx_miss(x, rta, ci);
+}
+
+/* PASID entry (§6.2.3.1): a PASID-cache miss: directory + entry fetch and a fill. */
+static __attribute__((noinline)) uint32_t pasid_miss(struct xl *x, const struct vtd_ctxi *ci,
+						     uint32_t pasid, struct vtd_pei *pe)
+{
+	uint32_t reason = pasid_fetch(x, ci, pasid, pe);
+
+	if (!reason) {
+		struct hwm_ctag k = { .sid = x->req->rid, .pasid = pasid, .domain = pe->did };
+		hwm_cache_fill_spec(x->v->pasidc, &k, pe, sizeof(*pe), VTD_PASIDC_MATCH,
+				    VTD_PASIDC_INDEX, NULL);
+	}
+	return reason;
+}
+
+/* A PASID entry in hand (§9.6): the checks of the request against it, the IOTLB tag. */
+static __attribute__((noinline)) int after_pasid(struct xl *x, struct hwm_xlate *out,
+						 const struct vtd_ctxi *ci,
+						 const struct vtd_pei *pe, uint64_t pasid)
+{
+	const struct hwm_req *req = x->req;
+	unsigned kind;
+
+	if (pe->pgtt == PGTT_PT)
+		return finish_ok(x->v, out, req->iova & GENMASK(63, 12), 12,
 				 HWM_ACC_READ | HWM_ACC_WRITE | HWM_ACC_EXEC | HWM_ACC_PRIV |
 					 HWM_ACC_USER,
-				 iova);
-	rta = __atomic_load_n(&v->rta_active, __ATOMIC_ACQUIRE);
-	x.scalable = v->cfg.scalable && FIELD(rta, 11, 10) == 1;
-	if (FIELD(rta, 11, 10) >= 2)
-		return finish_fault(&x, out, v->cfg.scalable ? FR_SM_RTA_INVALID : FR_ROOT_ACCESS);
+				 req->iova);
+	if ((req->access & HWM_ACC_PRIV) && !pe->sre &&
+	    (pe->pgtt == PGTT_FS || pe->pgtt == PGTT_NESTED))
+		return finish_fault(x, out, FR_SM_PE_SRE);
+	if (req->access & HWM_ACC_EXEC)
+		return finish_fault(x, out, FR_SM_PE_ERE); /* ECAP.ERS is 0 */
+	kind = pe->pgtt == PGTT_FS ? IOTLB_KIND_FS :
+	       pe->pgtt == PGTT_NESTED ? IOTLB_KIND_NESTED : IOTLB_KIND_SS;
+	return after_entry(x, out, ci, pe, pe->did, pasid, pasid, kind,
+			   pe->pgtt == PGTT_SS && pe->ssade);
+}
 
-	/* Context: cache (§6.2.2) or fetch. */
-	memset(&key, 0, sizeof(key));
-	key.sid = req->rid;
-	if (hwm_cache_lookup(v->ctxc, &key, &ci, NULL) && ci.scalable == x.scalable) {
-		hwm_cost_cache_hit(&out->cost, cc);
-		x.fpd = ci.fpd;
-		if (checker)
-			checker_ctx(v, req->rid, &ci);
-	} else {
-		reason = ctx_fetch(&x, rta, &ci);
-		if (reason)
-			return finish_fault(&x, out, reason);
-		key.domain = ci.scalable ? NO_DID : ci.did;
-		hwm_cache_fill(v->ctxc, &key, &ci, NULL);
+/* The PASID-cache miss stage: fetch, fill, go on. */
+static __attribute__((noinline)) int pasid_miss_stage(struct xl *x, struct hwm_xlate *out,
+						      const struct vtd_ctxi *ci, uint64_t pasid)
+{
+	struct vtd_pei pe;
+	uint32_t reason = pasid_miss(x, ci, pasid, &pe);
+
+	if (reason)
+		return finish_fault(x, out, reason);
+	return after_pasid(x, out, ci, &pe, pasid);
+}
+
+/* A context in hand: legacy TT (§9.3) or the scalable-mode PASID stage (§9.4-§9.6). */
+static __attribute__((noinline)) int after_ctx(struct xl *x, struct hwm_xlate *out,
+					       const struct vtd_ctxi *ci)
+{
+	struct vtd *v = x->v;
+	const struct hwm_req *req = x->req;
+	struct vtd_pei pe;
+	uint64_t pasid;
+	struct hwm_ctag k;
+
+	if (!x->scalable) {
+		if (req->ats && ci->tt != 1)
+			return finish_fault(x, out, FR_TT_BLOCKED);
+		if (ci->tt == 2) /* pass-through (§3.9) */
+			return finish_ok(v, out, req->iova & GENMASK(63, 12), 12,
+					 HWM_ACC_READ | HWM_ACC_WRITE | HWM_ACC_EXEC, req->iova);
+		memset(&pe, 0, sizeof(pe)); /* access_fault() reads wpe/nxe for FS kinds only */
+		return after_entry(x, out, ci, &pe, ci->did, HWM_PASID_NONE, HWM_PASID_NONE,
+				   IOTLB_KIND_SS, false);
 	}
+	if (req->has_pasid && !ci->paside)
+		return finish_fault(x, out, FR_SM_CTX_PASIDE);
+	if (req->ats && !ci->dte)
+		return finish_fault(x, out, FR_SM_CTX_DTE);
+	pasid = req->has_pasid ? req->pasid : ci->rid_pasid;
+	k = (struct hwm_ctag){ .sid = req->rid, .pasid = (uint32_t)pasid };
+	if (!hwm_cache_get_spec(v->pasidc, &k, &pe, sizeof(pe), VTD_PASIDC_MATCH,
+				VTD_PASIDC_INDEX))
+		return pasid_miss_stage(x, out, ci, pasid);
+	hwm_cost_cache_hit(x->cost, &v->cfg.cost);
+	x->fpd = pe.fpd;
+	if (__atomic_load_n(&v->checker, __ATOMIC_RELAXED))
+		checker_pe(v, req->rid, &pe);
+	return after_pasid(x, out, ci, &pe, pasid);
+}
 
-	if (!x.scalable) {
-		if (req->ats && ci.tt != 1)
-			return finish_fault(&x, out, FR_TT_BLOCKED);
-		if (ci.tt == 2) /* pass-through (§3.9) */
-			return finish_ok(v, out, iova & GENMASK(63, 12), 12,
-					 HWM_ACC_READ | HWM_ACC_WRITE | HWM_ACC_EXEC, iova);
-		did = ci.did;
-		kind = IOTLB_KIND_SS;
-	} else {
-		if (req->has_pasid && !ci.paside)
-			return finish_fault(&x, out, FR_SM_CTX_PASIDE);
-		if (req->ats && !ci.dte)
-			return finish_fault(&x, out, FR_SM_CTX_DTE);
-		pasid = req->has_pasid ? req->pasid : ci.rid_pasid;
-		memset(&key, 0, sizeof(key));
-		key.sid = req->rid;
-		key.pasid = pasid;
-		if (hwm_cache_lookup(v->pasidc, &key, &pe, NULL)) {
-			hwm_cost_cache_hit(&out->cost, cc);
-			x.fpd = pe.fpd;
-			if (checker)
-				checker_pe(v, req->rid, &pe);
-		} else {
-			reason = pasid_fetch(&x, &ci, pasid, &pe);
-			if (reason)
-				return finish_fault(&x, out, reason);
-			key.domain = pe.did;
-			hwm_cache_fill(v->pasidc, &key, &pe, NULL);
-		}
-		if (pe.pgtt == PGTT_PT)
-			return finish_ok(v, out, iova & GENMASK(63, 12), 12,
-					 HWM_ACC_READ | HWM_ACC_WRITE | HWM_ACC_EXEC |
-						 HWM_ACC_PRIV | HWM_ACC_USER,
-					 iova);
-		if ((req->access & HWM_ACC_PRIV) && !pe.sre &&
-		    (pe.pgtt == PGTT_FS || pe.pgtt == PGTT_NESTED))
-			return finish_fault(&x, out, FR_SM_PE_SRE);
-		if (req->access & HWM_ACC_EXEC)
-			return finish_fault(&x, out, FR_SM_PE_ERE); /* ECAP.ERS is 0 */
-		did = pe.did;
-		ptag = pasid;
-		kind = pe.pgtt == PGTT_FS ? IOTLB_KIND_FS :
-		       pe.pgtt == PGTT_NESTED ? IOTLB_KIND_NESTED : IOTLB_KIND_SS;
-		ad = pe.pgtt == PGTT_SS && pe.ssade;
-	}
+/* The context-cache miss stage. */
+static __attribute__((noinline)) int ctx_miss_stage(struct xl *x, struct hwm_xlate *out,
+						    uint64_t rta)
+{
+	struct vtd_ctxi ci;
+	uint32_t reason = ctx_miss(x, rta, &ci);
 
-	/* The device's ATC (ATS, §4): consulted before the IOMMU. */
-	memset(&key, 0, sizeof(key));
-	if (req->ats) {
-		key.sid = req->rid;
-		key.pasid = req->has_pasid ? req->pasid : HWM_PASID_NONE;
-		if (tlb_lookup(v, v->devtlb, &key, iova, &e, &ekind) &&
-		    !access_fault(x.scalable, ekind, e.perms, req->access, &pe)) {
-			hwm_cost_iotlb_hit(&out->cost, cc);
-			return finish_ok(v, out, e.pa, key.shift, e.perms, iova);
-		}
-		memset(&key, 0, sizeof(key));
-	}
+	if (reason)
+		return finish_fault(x, out, reason);
+	return after_ctx(x, out, &ci);
+}
 
-	/* IOTLB (§6.2.3) */
-	key.domain = did;
-	key.pasid = ptag;
-	if (tlb_lookup(v, v->iotlb, &key, iova, &e, &ekind)) {
-		hwm_cost_iotlb_hit(&out->cost, cc);
-		if (checker)
-			checker_tlbe(v, req->rid, &e);
-		if (ekind == IOTLB_KIND_NEG) {
-			TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), req->rid, did, iova, 0);
-			return finish_fault(&x, out, e.reason);
-		}
-		reason = access_fault(x.scalable, ekind, e.perms, req->access, &pe);
-		if (!reason && (!(req->access & HWM_ACC_WRITE) || e.dirty)) {
-			TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), req->rid, did, iova,
-			      e.pa);
-			if (req->ats)
-				goto fill_devtlb;
-			return finish_ok(v, out, e.pa, key.shift, e.perms, iova);
-		}
-		if (reason)
-			return finish_fault(&x, out, reason);
-		/* a write to a clean entry: walk again to set D (§3.7.2) */
-	} else {
-		TRACE(v->bus.trace, hw_iotlb_miss, TRACE_STR(VTD_VENDOR), req->rid, did, iova);
-	}
+/*
+ * The IOTLB missed (or a write found a clean entry): walk, fill the IOTLB
+ * (or cache a not-present result with CM=1) and, for ATS, the device TLB.
+ */
+static __attribute__((noinline)) int walk_and_fill(struct xl *x, struct hwm_xlate *out,
+						   const struct vtd_ctxi *ci,
+						   const struct vtd_pei *pe, unsigned kind,
+						   uint32_t did, uint32_t ptag, uint32_t pasid,
+						   bool ad)
+{
+	struct vtd *v = x->v;
+	const struct hwm_req *req = x->req;
+	uint64_t iova = req->iova;
+	struct vtd_tlbe e;
+	uint32_t reason;
+	struct wres w;
 
-	/* Walk. */
 	memset(&w, 0, sizeof(w));
 	if (kind == IOTLB_KIND_SS) {
-		uint64_t root = x.scalable ? pe.ssptr : ci.sslptr;
-		unsigned levels = x.scalable ? pe.sslevels : ci.levels;
-		reason = ss_walk(&x, root, levels, iova, req->access, ad, did, ptag, true, &w);
+		uint64_t root = x->scalable ? pe->ssptr : ci->sslptr;
+		unsigned levels = x->scalable ? pe->sslevels : ci->levels;
+		reason = ss_walk(x, root, levels, iova, req->access, ad, did, ptag, true, &w);
 	} else {
-		struct nest n = { .pe = &pe, .did = did, .ptag = ptag };
-		reason = fs_walk(&x, &pe, kind == IOTLB_KIND_NESTED ? &n : NULL, iova, req->access,
+		struct nest n = { .pe = pe, .did = did, .ptag = ptag };
+		reason = fs_walk(x, pe, kind == IOTLB_KIND_NESTED ? &n : NULL, iova, req->access,
 				 did, ptag, &w);
 	}
 	if (!reason)
-		reason = access_fault(x.scalable, kind, w.perms, req->access, &pe);
-	__atomic_fetch_add(&v->walks, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&v->walk_mem, out->cost.mem_accesses, __ATOMIC_RELAXED);
-	TRACE(v->bus.trace, hw_walk, TRACE_STR(VTD_VENDOR), req->rid, pasid, iova, x.levels,
+		reason = access_fault(x->scalable, kind, w.perms, req->access, pe);
+	vtd_add_relaxed(&v->walks, 1);
+	vtd_add_relaxed(&v->walk_mem, out->cost.mem_accesses);
+	TRACE(v->bus.trace, hw_walk, TRACE_STR(VTD_VENDOR), req->rid, pasid, iova, x->levels,
 	      out->cost.mem_accesses, reason);
 	if (reason) {
 		if (v->cfg.cm && is_not_present(reason)) {
 			/* CM=1 (§6.1): not-present entries may be cached. */
-			struct vtd_tlbe neg = { .pte = w.pte, .pte_pa = w.pte_pa, .reason = reason };
-			key.shift = 12;
-			key.addr = iova & GENMASK(63, 12);
-			key.kind = IOTLB_KIND_NEG;
-			hwm_cache_fill(v->iotlb, &key, &neg, NULL);
+			struct vtd_tlbe neg = { .pte = w.pte, .pte_pa = w.pte_pa, .reason = reason,
+						.kind = IOTLB_KIND_NEG };
+			tlb_fill(v, v->iotlb, 0, ptag, did, iova, 12, &neg);
+		}
+		return finish_fault(x, out, reason);
+	}
+	e = (struct vtd_tlbe){ .pa = w.base, .pte = w.pte, .pte_pa = w.pte_pa, .perms = w.perms,
+			       .dirty = w.dirty, .kind = kind };
+	tlb_fill(v, v->iotlb, 0, ptag, did, iova, w.shift, &e);
+	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
+	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
+	if (req->ats)
+		tlb_fill(v, v->devtlb, req->rid, req->has_pasid ? req->pasid : HWM_PASID_NONE, 0,
+			 iova, w.shift, &e);
+	return finish_ok(v, out, w.base, w.shift, w.perms, iova);
+}
+
+/* An IOTLB hit, any kind: a cached fault, an access check, a clean entry written, ATS. */
+static __attribute__((noinline)) int iotlb_hit(struct xl *x, struct hwm_xlate *out,
+					       const struct vtd_ctxi *ci,
+					       const struct vtd_pei *pe, const struct vtd_tlbe *e,
+					       unsigned shift, unsigned kind, uint32_t did,
+					       uint32_t ptag, uint32_t pasid, bool ad)
+{
+	struct vtd *v = x->v;
+	const struct hwm_req *req = x->req;
+	uint32_t reason;
+
+	if (e->kind == IOTLB_KIND_NEG) {
+		TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), req->rid, did, req->iova,
+		      0);
+		return finish_fault(x, out, e->reason);
+	}
+	reason = access_fault(x->scalable, e->kind, e->perms, req->access, pe);
+	if (reason)
+		return finish_fault(x, out, reason);
+	if ((req->access & HWM_ACC_WRITE) && !e->dirty) /* a write to a clean entry: walk */
+		return walk_and_fill(x, out, ci, pe, kind, did, ptag, pasid, ad); /* again, §3.7.2 */
+	TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), req->rid, did, req->iova, e->pa);
+	if (req->ats) /* the ATC learns the translation the IOTLB gave */
+		tlb_fill(v, v->devtlb, req->rid, req->has_pasid ? req->pasid : HWM_PASID_NONE, 0,
+			 req->iova, shift, e);
+	return finish_ok(v, out, e->pa, shift, e->perms, req->iova);
+}
+
+/* The IOTLB tag known: the device's ATC (ATS, §4), then the IOTLB (§6.2.3). */
+static __attribute__((noinline)) int after_entry(struct xl *x, struct hwm_xlate *out,
+						 const struct vtd_ctxi *ci,
+						 const struct vtd_pei *pe, uint64_t did,
+						 uint64_t ptag, uint64_t pasid, unsigned kind,
+						 bool ad)
+{
+	struct vtd *v = x->v;
+	const struct hwm_req *req = x->req;
+	struct vtd_tlbe e;
+	unsigned shift;
+
+	if (req->ats &&
+	    tlb_get(v->devtlb, VTD_DEVTLB_MATCH, VTD_DEVTLB_INDEX, req->rid,
+		    req->has_pasid ? req->pasid : HWM_PASID_NONE, 0, req->iova, &e, &shift) &&
+	    !access_fault(x->scalable, e.kind, e.perms, req->access, pe)) {
+		hwm_cost_iotlb_hit(x->cost, &v->cfg.cost);
+		return finish_ok(v, out, e.pa, shift, e.perms, req->iova);
+	}
+	if (!tlb_get(v->iotlb, VTD_IOTLB_MATCH, VTD_IOTLB_INDEX, 0, ptag, did, req->iova, &e,
+		     &shift)) {
+		TRACE(v->bus.trace, hw_iotlb_miss, TRACE_STR(VTD_VENDOR), req->rid, did, req->iova);
+		return walk_and_fill(x, out, ci, pe, kind, did, ptag, pasid, ad);
+	}
+	hwm_cost_iotlb_hit(x->cost, &v->cfg.cost);
+	if (__atomic_load_n(&v->checker, __ATOMIC_RELAXED))
+		checker_tlbe(v, req->rid, &e);
+	return iotlb_hit(x, out, ci, pe, &e, shift, kind, did, ptag, pasid, ad);
+}
+
+/* The whole general path, from the context on (checker on, ATS, TTM reserved). */
+static __attribute__((noinline)) int general(struct xl *x, struct hwm_xlate *out, uint64_t rta)
+{
+	struct vtd *v = x->v;
+	struct vtd_ctxi ci;
+	uint32_t reason;
+
+	if (FIELD(rta, 11, 10) >= 2)
+		return finish_fault(x, out, v->cfg.scalable ? FR_SM_RTA_INVALID : FR_ROOT_ACCESS);
+	reason = get_context(x, rta, &ci);
+	if (reason)
+		return finish_fault(x, out, reason);
+	return after_ctx(x, out, &ci);
+}
+
+/* ------------------------------------------------------------ the fast path */
+
+/*
+ * Where the fast path hands over: the state it reached, and the stage of the
+ * general path that goes on from there. Out of line so that the fast path
+ * keeps no struct xl and few live values.
+ */
+enum handover { H_GENERAL, H_CTX_MISS, H_AFTER_CTX, H_PASID_MISS, H_AFTER_PASID, H_WALK, H_HIT };
+
+struct fast_state {
+	const struct vtd_ctxi *ci;
+	struct vtd_pei *pe; /* scalable; zeroed here for legacy */
+	const struct vtd_tlbe *e;
+	uint64_t rta, did, ptag;
+	unsigned hits, shift;
+	bool scalable;
+};
+
+/*
+ * The fast path's IOTLB miss for a second-stage translation without A/D
+ * (legacy, or scalable PGTT=2 without SSADE): straight to the walk, with
+ * the state walk_and_fill() needs and nothing else.
+ */
+static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req *req,
+					     struct hwm_xlate *out, const struct vtd_ctxi *ci,
+					     struct vtd_pei *pe, uint64_t did, uint64_t ptag,
+					     unsigned hits, bool scalable)
+{
+	const struct hwm_cost_config *cc = &v->cfg.cost;
+	struct xl x = { .v = v, .req = req, .cost = &out->cost, .scalable = scalable,
+			.fpd = scalable ? pe->fpd : ci->fpd };
+	uint32_t acc = req->access, reason;
+	uint64_t iova = req->iova;
+	struct vtd_tlbe e;
+	struct wres w;
+
+	out->cost = (struct hwm_cost){ .cache_hits = hits,
+				       .cycles = (uint64_t)hits * cc->cache_hit_cycles };
+	TRACE(v->bus.trace, hw_iotlb_miss, TRACE_STR(VTD_VENDOR), req->rid, did, iova);
+	w.pte = w.pte_pa = 0;
+	reason = ss_walk(&x, scalable ? pe->ssptr : ci->sslptr,
+			 scalable ? pe->sslevels : ci->levels, iova, acc, false, did, ptag, true, &w);
+	/* (ss_walk() checked the access against the walked permissions) */
+	vtd_add_relaxed(&v->walks, 1);
+	vtd_add_relaxed(&v->walk_mem, out->cost.mem_accesses);
+	TRACE(v->bus.trace, hw_walk, TRACE_STR(VTD_VENDOR), req->rid, ptag, iova, x.levels,
+	      out->cost.mem_accesses, reason);
+	if (__builtin_expect(reason, 0)) {
+		if (v->cfg.cm && is_not_present(reason)) {
+			/* CM=1 (§6.1): not-present entries may be cached. */
+			struct vtd_tlbe neg = { .pte = w.pte, .pte_pa = w.pte_pa, .reason = reason,
+						.kind = IOTLB_KIND_NEG };
+			tlb_fill(v, v->iotlb, 0, ptag, did, iova, 12, &neg);
 		}
 		return finish_fault(&x, out, reason);
 	}
-	{
-		struct hwm_ctag ev;
-		e = (struct vtd_tlbe){ .pa = w.base, .pte = w.pte, .pte_pa = w.pte_pa,
-				       .perms = w.perms, .dirty = w.dirty };
-		key.shift = w.shift;
-		key.addr = iova & ~((1ull << w.shift) - 1);
-		key.kind = kind;
-		if (hwm_cache_fill(v->iotlb, &key, &e, &ev))
-			TRACE(v->bus.trace, hw_iotlb_evict, TRACE_STR(VTD_VENDOR), ev.domain, ev.addr,
-			      1ull << ev.shift);
-		TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did, key.addr, w.base,
-		      1ull << w.shift, w.perms);
+	e = (struct vtd_tlbe){ .pa = w.base, .perms = w.perms, .dirty = w.dirty,
+			       .kind = IOTLB_KIND_SS, .pte = w.pte, .pte_pa = w.pte_pa };
+	tlb_fill(v, v->iotlb, 0, ptag, did, iova, w.shift, &e);
+	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
+	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
+	return finish_ok(v, out, w.base, w.shift, w.perms, iova);
+}
+
+static __attribute__((noinline)) int handover(struct vtd *v, const struct hwm_req *req,
+					      struct hwm_xlate *out, enum handover h,
+					      struct fast_state *f)
+{
+	const struct hwm_cost_config *cc = &v->cfg.cost;
+	struct xl x = { .v = v, .req = req, .cost = &out->cost, .scalable = f->scalable };
+	struct hwm_cost *c = &out->cost;
+	unsigned iotlb_hits = h == H_HIT, kind;
+	bool ad;
+
+	/* the cost so far: f->hits context/PASID-cache hits, the IOTLB hit */
+	memset(c, 0, sizeof(*c));
+	c->cache_hits = f->hits;
+	c->iotlb_hits = iotlb_hits;
+	c->cycles = (uint64_t)f->hits * cc->cache_hit_cycles +
+		    (uint64_t)iotlb_hits * cc->iotlb_hit_cycles;
+	switch (h) {
+	case H_GENERAL:
+		return general(&x, out, f->rta);
+	case H_CTX_MISS:
+		return ctx_miss_stage(&x, out, f->rta);
+	default:
+		break;
 	}
-	if (!req->ats)
-		return finish_ok(v, out, w.base, w.shift, w.perms, iova);
-fill_devtlb:
-	{
-		unsigned sh = key.shift;
-		memset(&key, 0, sizeof(key));
-		key.sid = req->rid;
-		key.pasid = req->has_pasid ? req->pasid : HWM_PASID_NONE;
-		key.shift = sh;
-		key.addr = iova & ~((1ull << sh) - 1);
-		key.kind = kind;
-		hwm_cache_fill(v->devtlb, &key, &e, NULL);
-		return finish_ok(v, out, e.pa, sh, e.perms, iova);
+	x.fpd = f->ci->fpd;
+	if (h == H_AFTER_CTX)
+		return after_ctx(&x, out, f->ci);
+	if (h == H_PASID_MISS)
+		return pasid_miss_stage(&x, out, f->ci, f->ptag);
+	if (f->scalable) {
+		x.fpd = f->pe->fpd;
+		if (h == H_AFTER_PASID)
+			return after_pasid(&x, out, f->ci, f->pe, f->ptag);
+	} else {
+		/* legacy: the fields the stages below read of a PASID entry (access_fault()
+		 * looks at wpe/nxe for first-stage kinds only; the walk at nothing else) */
+		f->pe->pgtt = 0;
+		f->pe->ssade = f->pe->wpe = f->pe->nxe = 0;
 	}
+	kind = f->pe->pgtt == PGTT_FS ? IOTLB_KIND_FS :
+	       f->pe->pgtt == PGTT_NESTED ? IOTLB_KIND_NESTED : IOTLB_KIND_SS;
+	ad = f->pe->pgtt == PGTT_SS && f->pe->ssade;
+	if (h == H_WALK) {
+		TRACE(v->bus.trace, hw_iotlb_miss, TRACE_STR(VTD_VENDOR), req->rid, f->did,
+		      req->iova);
+		return walk_and_fill(&x, out, f->ci, f->pe, kind, f->did, f->ptag, f->ptag, ad);
+	}
+	return iotlb_hit(&x, out, f->ci, f->pe, f->e, f->shift, kind, f->did, f->ptag, f->ptag,
+			 ad);
+}
+
+/* ------------------------------------------------------------ the memo */
+
+#define MEMO_VALID BIT(63)
+
+static inline struct vtd_memo *memo_slot(struct vtd *v, uint32_t rid, uint64_t iova)
+{
+	uint64_t h = ((iova >> 12) + (uint64_t)rid * 0x9e3779b97f4a7c15ull);
+	return &v->memo[(h ^ (h >> 32)) & (VTD_MEMO_SLOTS - 1)];
+}
+
+static inline uint64_t memo_id(const struct hwm_req *req)
+{
+	return req->rid | (uint64_t)req->has_pasid << 32 | MEMO_VALID;
+}
+
+/*
+ * The fast path's test of an IOTLB hit (kind, perms, dirty) against the
+ * request: true when access_fault() would pass it and no walk is needed.
+ */
+static inline bool plain_hit(unsigned kind, uint32_t perms, bool dirty, uint32_t acc)
+{
+	return kind != IOTLB_KIND_NEG &&
+	       !((acc & HWM_ACC_WRITE) && (!dirty || !(perms & HWM_ACC_WRITE))) &&
+	       !((acc & (HWM_ACC_READ | HWM_ACC_EXEC)) && !(perms & HWM_ACC_READ)) &&
+	       !(kind != IOTLB_KIND_SS && !(perms & HWM_ACC_USER));
+}
+
+/* The lowest page size the IOTLB may hold: the size of its first probe. */
+static inline unsigned first_probe(const struct vtd *v)
+{
+	uint64_t mask = hwm_cache_shift_mask_(v->iotlb) & (BIT(12) | BIT(21) | BIT(30));
+	return mask ? __builtin_ctzll(mask) : 0;
+}
+
+/*
+ * Serve a translation from the memo: the slot names this request, and the
+ * context, PASID and IOTLB sets its hits came from have not been written
+ * since, so the fast path would find the same entries and derive the same
+ * result. Account those hits as the lookups would (LRU stamps, hit
+ * counters), trace the hit, fill @out. False: go the normal way.
+ */
+static inline __attribute__((always_inline)) bool
+memo_get(struct vtd *v, struct vtd_memo *m, const struct hwm_req *req, struct hwm_xlate *out,
+	 uint64_t rta, bool scalable)
+{
+	uint64_t s0 = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE);
+	uint64_t cref, cseq, pref = 0, pseq = 0, tref, tseq, pa, meta;
+	unsigned shift, hits;
+	uint32_t acc = req->access;
+
+	if ((s0 & 1) || hwm_ld_(&m->page) != req->iova >> 12 || hwm_ld_(&m->id) != memo_id(req) ||
+	    hwm_ld_(&m->rta) != rta || (req->has_pasid && hwm_ld_(&m->pasid) != req->pasid))
+		return false;
+	cref = hwm_ld_(&m->ctx_ref);
+	cseq = hwm_ld_(&m->ctx_seq);
+	if (scalable) {
+		pref = hwm_ld_(&m->pasid_ref);
+		pseq = hwm_ld_(&m->pasid_seq);
+	}
+	tref = hwm_ld_(&m->tlb_ref);
+	tseq = hwm_ld_(&m->tlb_seq);
+	pa = hwm_ld_(&m->pa);
+	meta = hwm_ld_(&m->meta);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (hwm_ld_(&m->seq) != s0)
+		return false;
+	shift = (meta >> 8) & 0xff;
+	hits = (meta >> 32) & 0xff;
+	/* what the fast path decides from the request alone */
+	if ((scalable && (acc & (HWM_ACC_PRIV | HWM_ACC_EXEC))) ||
+	    !plain_hit((meta >> 16) & 0xff, meta & 0xff, (meta >> 24) & 1, acc) ||
+	    first_probe(v) != shift)
+		return false;
+	/* the caches it read are as they were */
+	if (!hwm_cache_ref_valid(v->ctxc, cref >> 32, cseq) ||
+	    (scalable && !hwm_cache_ref_valid(v->pasidc, pref >> 32, pseq)) ||
+	    !hwm_cache_ref_valid(v->iotlb, tref >> 32, tseq))
+		return false;
+	hwm_cache_ref_touch(v->ctxc, cref >> 32, (uint32_t)cref);
+	if (scalable)
+		hwm_cache_ref_touch(v->pasidc, pref >> 32, (uint32_t)pref);
+	hwm_cache_ref_touch(v->iotlb, tref >> 32, (uint32_t)tref);
+	TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), req->rid, meta >> 40, req->iova,
+	      pa);
+	out->status = HWM_XLATE_OK;
+	out->page_size = 1ull << shift;
+	out->pa = pa + (req->iova & (out->page_size - 1));
+	out->perms = meta & 0xff;
+	out->cost = v->hit_cost[hits - 1];
+	return true;
+}
+
+/* Remember a fast-path hit (skipped when another thread is writing the slot). */
+static inline void memo_put(struct vtd_memo *m, const struct hwm_req *req, uint64_t rta,
+			    const struct hwm_cache_ref *c, const struct hwm_cache_ref *p,
+			    const struct hwm_cache_ref *t, uint64_t pa, uint64_t meta)
+{
+	uint64_t s0 = __atomic_load_n(&m->seq, __ATOMIC_RELAXED);
+
+	if ((s0 & 1) || !__atomic_compare_exchange_n(&m->seq, &s0, s0 + 1, false,
+						     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	hwm_st_(&m->page, req->iova >> 12);
+	hwm_st_(&m->id, memo_id(req));
+	hwm_st_(&m->pasid, req->has_pasid ? req->pasid : 0);
+	hwm_st_(&m->rta, rta);
+	hwm_st_(&m->ctx_ref, (uint64_t)c->set << 32 | c->way);
+	hwm_st_(&m->ctx_seq, c->seq);
+	hwm_st_(&m->pasid_ref, (uint64_t)p->set << 32 | p->way);
+	hwm_st_(&m->pasid_seq, p->seq);
+	hwm_st_(&m->tlb_ref, (uint64_t)t->set << 32 | t->way);
+	hwm_st_(&m->tlb_seq, t->seq);
+	hwm_st_(&m->pa, pa);
+	hwm_st_(&m->meta, meta);
+	__atomic_store_n(&m->seq, s0 + 2, __ATOMIC_RELEASE);
+}
+
+/*
+ * One translation. The fast path handles the common case in registers: the
+ * context (and PASID entry) cached, an IOTLB hit of a present entry the
+ * request may use, no checker, no ATS; it copies only the payloads' hot
+ * prefixes and writes the cost once (from per-instance constants). Anything
+ * else goes on in the general path from the stage reached (handover()).
+ */
+static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_req *req,
+					       struct hwm_xlate *out, uint32_t gsts, uint64_t rta)
+{
+	uint64_t iova = req->iova, mask, did = 0, ptag = 0;
+	uint32_t rid = req->rid, acc = req->access;
+	bool scalable = v->cfg.scalable && FIELD(rta, 11, 10) == 1;
+	unsigned hits = 0, shift = 0;
+	struct hwm_cache_ref cref = { 0 }, pref = { 0 }, tref = { 0 };
+	struct vtd_memo *m;
+	struct vtd_ctxi ci;
+	struct vtd_pei pe;
+	struct vtd_tlbe e;
+	enum handover h;
+	struct fast_state f;
+
+	if (__builtin_expect(!(gsts & GCMD_TE), 0)) /* §3.1: DMA passes untranslated */
+		return untranslated(v, out, iova,
+				    HWM_ACC_READ | HWM_ACC_WRITE | HWM_ACC_EXEC | HWM_ACC_PRIV |
+					    HWM_ACC_USER);
+	if (__builtin_expect(req->ats || FIELD(rta, 11, 10) >= 2 ||
+				     __atomic_load_n(&v->checker, __ATOMIC_RELAXED),
+			     0)) {
+		h = H_GENERAL;
+		goto slow;
+	}
+
+	m = memo_slot(v, rid, iova);
+
+	/* Context cache (§6.2.2) */
+	{
+		struct hwm_ctag k = { .sid = rid };
+		if (!hwm_cache_get_spec_ref(v->ctxc, &k, &ci, VTD_CTXI_HOT, VTD_CTX_MATCH,
+					    VTD_CTX_INDEX, &cref) ||
+		    ci.scalable != scalable) {
+			h = H_CTX_MISS;
+			goto slow;
+		}
+	}
+	hits = 1;
+	if (!scalable) {
+		h = H_AFTER_CTX;
+		if (__builtin_expect(ci.tt != 0, 0))
+			goto slow;
+		did = ci.did;
+		ptag = HWM_PASID_NONE;
+		pe.pgtt = 0;
+	} else {
+		h = H_AFTER_CTX;
+		if (__builtin_expect(req->has_pasid && !ci.paside, 0))
+			goto slow;
+		ptag = req->has_pasid ? req->pasid : ci.rid_pasid;
+		{
+			struct hwm_ctag k = { .sid = rid, .pasid = (uint32_t)ptag };
+			h = H_PASID_MISS;
+			if (!hwm_cache_get_spec_ref(v->pasidc, &k, &pe, VTD_PEI_HOT,
+						    VTD_PASIDC_MATCH, VTD_PASIDC_INDEX, &pref))
+				goto slow;
+		}
+		hits = 2;
+		h = H_AFTER_PASID;
+		if (__builtin_expect(pe.pgtt == PGTT_PT || (acc & (HWM_ACC_PRIV | HWM_ACC_EXEC)),
+				     0))
+			goto slow;
+		did = pe.did;
+	}
+
+	/* IOTLB (§6.2.3): one probe per page size present, 4K first (its own
+	 * copy of the probe: with the size a constant, the key and hash fold) */
+	h = H_WALK;
+	mask = hwm_cache_shift_mask_(v->iotlb) & (BIT(12) | BIT(21) | BIT(30));
+	if (mask & BIT(12)) {
+		struct hwm_ctag k = { .addr = iova & ~0xfffull, .shift = 12,
+				      .pasid = (uint32_t)ptag, .domain = (uint32_t)did };
+		if (hwm_cache_get_spec_ref(v->iotlb, &k, &e, VTD_TLBE_HOT, VTD_IOTLB_MATCH,
+					   VTD_IOTLB_INDEX, &tref)) {
+			shift = 12;
+			h = H_HIT;
+		}
+		mask &= ~BIT(12);
+	}
+	for (; h != H_HIT && mask; mask &= mask - 1) {
+		unsigned sh = __builtin_ctzll(mask);
+		struct hwm_ctag k = { .addr = iova & ~((1ull << sh) - 1), .shift = sh,
+				      .pasid = (uint32_t)ptag, .domain = (uint32_t)did };
+		if (hwm_cache_get_spec_ref(v->iotlb, &k, &e, VTD_TLBE_HOT, VTD_IOTLB_MATCH,
+					   VTD_IOTLB_INDEX, &tref)) {
+			shift = sh;
+			h = H_HIT;
+		}
+	}
+	/*
+	 * A plain hit: not a cached fault, and an access access_fault() would
+	 * pass (the fast path has no PRIV/EXEC first-stage requests: a user
+	 * page, W for writes, R for reads), a read or an already-dirty entry.
+	 */
+	if (h != H_HIT && (!scalable || (pe.pgtt == PGTT_SS && !pe.ssade)))
+		return ss_miss(v, req, out, &ci, &pe, did, ptag, hits, scalable);
+	if (__builtin_expect(h != H_HIT || !plain_hit(e.kind, e.perms, e.dirty, acc), 0))
+		goto slow;
+	/* (a hit of the first probe only: a later one also counted misses) */
+	if (shift == first_probe(v))
+		memo_put(m, req, rta, &cref, &pref, &tref, e.pa,
+			 e.perms | shift << 8 | (uint64_t)e.kind << 16 | (uint64_t)e.dirty << 24 |
+				 (uint64_t)hits << 32 | did << 40);
+	TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), rid, did, iova, e.pa);
+	out->status = HWM_XLATE_OK;
+	out->page_size = 1ull << shift;
+	out->pa = e.pa + (iova & (out->page_size - 1));
+	out->perms = e.perms;
+	out->cost = v->hit_cost[hits - 1];
+	return 0;
+slow:
+	/* (the state goes to memory only here: the fast path keeps it in registers) */
+	f = (struct fast_state){ .ci = &ci, .pe = &pe, .e = &e, .rta = rta, .did = did,
+				 .ptag = ptag, .hits = hits, .shift = shift, .scalable = scalable };
+	return handover(v, req, out, h, &f);
+}
+
+/*
+ * The entry point: the memo first, in a function small enough to keep
+ * everything in registers; the rest of the fast path and the general path
+ * behind one call.
+ */
+int vtd_translate(struct hwm_iommu *iommu, const struct hwm_req *req, struct hwm_xlate *out)
+{
+	struct vtd *v = CONTAINER(iommu);
+	uint32_t gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
+	uint64_t rta = __atomic_load_n(&v->rta_active, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect((gsts & GCMD_TE) && !req->ats && FIELD(rta, 11, 10) < 2 &&
+				     !__atomic_load_n(&v->checker, __ATOMIC_RELAXED),
+			     1) &&
+	    memo_get(v, memo_slot(v, req->rid, req->iova), req, out, rta,
+		     v->cfg.scalable && FIELD(rta, 11, 10) == 1))
+		return 0;
+	return translate(v, req, out, gsts, rta);
 }

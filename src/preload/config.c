@@ -201,8 +201,8 @@ static int read_file(const char *path, char **out, char *err, size_t errlen)
 	int rc;
 
 	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		rc = errno ? -errno : -EIO;
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(-rc));
 		return rc;
 	}
 	buf = malloc(CONFIG_FILE_MAX + 1);
@@ -228,7 +228,7 @@ static int read_file(const char *path, char **out, char *err, size_t errlen)
 
 int shim_config_parse(const char *text, struct shim_config *cfg, char *err, size_t errlen)
 {
-	char *buf;
+	char *buf = NULL;
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));

@@ -114,6 +114,19 @@ static inline void crl_msg(const char *fmt, ...)
 #define cr_log_warn(...) cr_log_info(__VA_ARGS__)
 #define cr_log_error(...) cr_log_info(__VA_ARGS__)
 
+/* setjmp lives here, where no local changes after it (nothing to clobber). */
+static __attribute__((noinline)) int crl_run_one(struct crl_test *t)
+{
+	crl_failed_now = 0;
+	if (t->init)
+		t->init();
+	if (!setjmp(crl_jmp))
+		t->fn();
+	if (t->fini)
+		t->fini();
+	return crl_failed_now;
+}
+
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
@@ -121,16 +134,10 @@ int main(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	for (struct crl_test *t = crl_head; t; t = t->next) {
-		crl_failed_now = 0;
-		if (t->init)
-			t->init();
-		if (!setjmp(crl_jmp))
-			t->fn();
-		if (t->fini)
-			t->fini();
-		fprintf(stderr, "[%s] %s::%s\n", crl_failed_now ? "FAIL" : "PASS", t->suite,
-			t->name);
-		if (crl_failed_now)
+		int bad = crl_run_one(t);
+
+		fprintf(stderr, "[%s] %s::%s\n", bad ? "FAIL" : "PASS", t->suite, t->name);
+		if (bad)
 			failed++;
 		else
 			passed++;

@@ -110,6 +110,32 @@ int trace_format_text(const struct trace_record *rec, char *buf, size_t size);
 /* Drain the buffers into @out as ftrace text lines. Returns lines written or -errno. */
 long trace_flush_text(struct trace_ctx *tc, FILE *out);
 
+/*
+ * The Chrome/Perfetto JSON sink (sink_perfetto.c): a {"traceEvents": [...]}
+ * document that ui.perfetto.dev and chrome://tracing open. Catalogue records
+ * become instant events named "subsystem:event" with their fields as args
+ * (named and typed by the catalogue: %s fields as strings, hex fields as
+ * "0x..." strings, the rest as numbers), on one track per emitting thread.
+ * Callers add their own complete spans (ph "X") and counters (ph "C").
+ * Timestamps are simulated nanoseconds, written in microseconds with three
+ * decimals. Writes go to the caller's FILE; nothing else is printed.
+ */
+struct trace_perfetto;
+int trace_perfetto_open(FILE *out, const char *process_name, struct trace_perfetto **out_pw);
+/* Finish the document and free the writer: 0, or -EIO when a write failed. */
+int trace_perfetto_close(struct trace_perfetto *pw);
+void trace_perfetto_record(struct trace_perfetto *pw, const struct trace_record *rec);
+/* Name a track (thread id) of the process. */
+void trace_perfetto_track(struct trace_perfetto *pw, uint32_t tid, const char *name);
+/* A complete span; args are numbers, @hex_mask bit i prints arg i as a hex string. */
+void trace_perfetto_span(struct trace_perfetto *pw, const char *name, const char *cat,
+			 uint32_t tid, uint64_t ts_ns, uint64_t dur_ns, unsigned nargs,
+			 const char *const *keys, const uint64_t *vals, uint32_t hex_mask);
+void trace_perfetto_counter(struct trace_perfetto *pw, const char *name, uint64_t ts_ns,
+			    double value);
+/* Drain the context's buffers into @pw. Returns records written. */
+long trace_flush_perfetto(struct trace_ctx *tc, struct trace_perfetto *pw);
+
 /* Records dropped because a buffer could not grow. */
 uint64_t trace_dropped(struct trace_ctx *tc);
 

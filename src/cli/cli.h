@@ -26,5 +26,9 @@ struct cli_command {
 int cli_demo(int argc, char **argv);
 int cli_gen(int argc, char **argv);
 int cli_convert(int argc, char **argv);
+int cli_replay(int argc, char **argv);
+int cli_info(int argc, char **argv);
+int cli_merge(int argc, char **argv);
+int cli_shrink(int argc, char **argv);
 
 #endif /* IOMMUSIM_CLI_H */

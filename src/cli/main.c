@@ -12,6 +12,10 @@ static const struct cli_command commands[] = {
 	{ "demo", "a short end-to-end demonstration of the simulated stack", cli_demo },
 	{ "gen", "generate a workload trace (NIC, NVMe, GPU, mix)", cli_gen },
 	{ "convert", "convert traces: text, binary, Linux ftrace text", cli_convert },
+	{ "replay", "replay a trace on an IOMMU model: one run, or a sweep", cli_replay },
+	{ "info", "list the models, their features and configuration keys", cli_info },
+	{ "merge", "join the JSON rows of emitted sweep jobs", cli_merge },
+	{ "shrink", "reduce a trace to a minimal one still showing a condition", cli_shrink },
 };
 
 static void usage(FILE *out)

@@ -10,6 +10,10 @@
  * fetches the SQ entry; completing (a random in-flight I/O, so completions
  * are out of order) moves the data (device reads memory for a write, writes
  * it for a read), posts the CQ entry and unmaps the page.
+ *
+ * The window has 8 x depth slots taken in rotation; a slot whose I/O is
+ * still in flight (out-of-order completion can keep one there for a whole
+ * rotation) is skipped, so an IOVA is never mapped twice.
  */
 #include "gen.h"
 
@@ -26,6 +30,7 @@ struct io {
 struct nvq {
 	uint64_t sq, cq, win, next, tail, cq_head;
 	struct io *inflight;
+	bool *busy; /* window slots whose I/O is in flight */
 	uint32_t n;
 };
 
@@ -60,7 +65,8 @@ int rt_gen_nvme(const struct rt_gen_params *p, struct rt_trace *t)
 		gen_map(&g, 1, q[i].sq, 1, va + (2ull * i) * qb, qb, 0);
 		gen_map(&g, 1, q[i].cq, 1, va + (2ull * i + 1) * qb, qb, 0);
 		q[i].inflight = fault_calloc(t->fc, "replay.gen_nvme", depth, sizeof(struct io));
-		if (!q[i].inflight)
+		q[i].busy = fault_calloc(t->fc, "replay.gen_nvme", winpages / io_pages, sizeof(bool));
+		if (!q[i].inflight || !q[i].busy)
 			g.err = -ENOMEM;
 	}
 	iova = (iova + (2ull << 20) - 1) & ~((2ull << 20) - 1);
@@ -76,6 +82,7 @@ int rt_gen_nvme(const struct rt_gen_params *p, struct rt_trace *t)
 			struct io io = c->inflight[k];
 
 			c->inflight[k] = c->inflight[--c->n];
+			c->busy[(io.iova - c->win) / (io_pages * PAGE)] = false;
 			gen_dma(&g, dev, io.read ? RT_DIR_WRITE : RT_DIR_READ, io.iova, io.len);
 			gen_dma(&g, dev, RT_DIR_WRITE, c->cq + (c->cq_head++ % depth) * CQE, CQE);
 			gen_unmap(&g, 1, io.iova, io_pages * PAGE, 0);
@@ -84,8 +91,14 @@ int rt_gen_nvme(const struct rt_gen_params *p, struct rt_trace *t)
 			struct io *io = &c->inflight[c->n++];
 			uint64_t pg = gen_below(&g, pages - io_pages + 1);
 
-			io->iova = c->win + (c->next % (winpages / io_pages)) * io_pages * PAGE;
-			c->next++;
+			uint64_t slots = winpages / io_pages, slot;
+
+			/* depth < slots, so a free slot is always found */
+			while (c->busy[c->next % slots])
+				c->next++;
+			slot = c->next++ % slots;
+			c->busy[slot] = true;
+			io->iova = c->win + slot * io_pages * PAGE;
 			io->len = size;
 			io->read = gen_below(&g, 100) < reads;
 			gen_map(&g, 1, io->iova, 1, dva + pg * PAGE, io_pages * PAGE, 0);
@@ -102,8 +115,10 @@ int rt_gen_nvme(const struct rt_gen_params *p, struct rt_trace *t)
 			gen_unmap(&g, 1, io.iova, io_pages * PAGE, 0);
 		}
 	}
-	for (uint32_t i = 0; i < queues; i++)
+	for (uint32_t i = 0; i < queues; i++) {
 		fault_free(q[i].inflight);
+		fault_free(q[i].busy);
+	}
 	fault_free(q);
 	return gen_finish(&g);
 }

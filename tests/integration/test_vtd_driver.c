@@ -45,6 +45,10 @@
 /* Legacy fault reasons (VT-d spec Appendix A), the test's own reading. */
 #define FR_NO_WRITE 5
 #define FR_NO_READ 6
+/* Scalable mode: second-stage permission faults (§7.1.3, SSA.x). */
+#define FR_SM_NO_WRITE 0x85
+#define FR_SM_NO_READ 0x86
+#define FR_SM_SS_NOT_PRESENT 0x79 /* no R or W: the second-stage entry is not present */
 
 /* --------------------------------------------------------------- setup */
 
@@ -57,15 +61,20 @@ struct env {
 	unsigned ndev;
 };
 
-static void env_init(struct env *e, const struct vtd_config *cfg, unsigned ndev, uint64_t mem_size)
+static void env_init_mode(struct env *e, const struct vtd_config *cfg, unsigned ndev,
+			  uint64_t mem_size, enum intel_iommu_mode mode)
 {
 	struct mach_config mc = {.mem_size = mem_size, .seed = 1};
+	struct intel_iommu_options o;
 	unsigned i;
 
 	memset(e, 0, sizeof(*e));
+	intel_iommu_options_default(&o);
+	o.mode = mode;
 	cr_assert_eq(mach_create(&mc, &e->m), 0);
 	cr_assert_eq(plat_iommu_add_vtd(e->m, cfg, &e->pi), 0);
-	cr_assert_eq(intel_iommu_probe(e->pi, NULL, &e->iommu), 0);
+	cr_assert_eq(intel_iommu_probe(e->pi, &o, &e->iommu), 0);
+	cr_assert_eq(intel_iommu_scalable(e->iommu), mode == INTEL_MODE_SCALABLE);
 	for (i = 0; i < ndev; i++) {
 		struct plat_dev_config dc = {.bus = 0, .dev = (uint8_t)(2 + i), .fn = 0};
 
@@ -73,6 +82,12 @@ static void env_init(struct env *e, const struct vtd_config *cfg, unsigned ndev,
 		cr_assert_eq(intel_iommu_probe_device(e->iommu, e->pd[i], &e->dev[i]), 0);
 	}
 	e->ndev = ndev;
+}
+
+/* The tests written for legacy mode (its fault reasons): the unit has SMTS, the driver is told. */
+static void env_init(struct env *e, const struct vtd_config *cfg, unsigned ndev, uint64_t mem_size)
+{
+	env_init_mode(e, cfg, ndev, mem_size, INTEL_MODE_LEGACY);
 }
 
 static void env_fini(struct env *e)
@@ -197,6 +212,7 @@ struct xcheck {
 	unsigned levels;
 	uint8_t sllps;
 	unsigned op;
+	bool sm;
 };
 
 static bool overlaps(struct xcheck *x, uint64_t iova, uint64_t size)
@@ -208,8 +224,9 @@ static bool overlaps(struct xcheck *x, uint64_t iova, uint64_t size)
 }
 
 #define XFAIL(x, fmt, ...)                                                                         \
-	cr_assert_fail("seed %llu levels %u sllps %u op %u: " fmt, (unsigned long long)(x)->seed0, \
-		       (x)->levels, (x)->sllps, (x)->op, ##__VA_ARGS__)
+	cr_assert_fail("%s seed %llu levels %u sllps %u op %u: " fmt,                              \
+		       (x)->sm ? "scalable" : "legacy", (unsigned long long)(x)->seed0, (x)->levels, \
+		       (x)->sllps, (x)->op, ##__VA_ARGS__)
 
 /* Translate @iova with @acc through the model and check it against @r (NULL = unmapped). */
 static void check_addr(struct xcheck *x, const struct region *r, uint64_t iova, uint32_t acc)
@@ -236,7 +253,12 @@ static void check_addr(struct xcheck *x, const struct region *r, uint64_t iova, 
 			      (unsigned long long)iova, (unsigned long long)t.page_size,
 			      (unsigned long long)r->pgsize);
 	} else {
-		unsigned want = acc == HWM_ACC_READ ? FR_NO_READ : FR_NO_WRITE;
+		unsigned want = acc == HWM_ACC_READ ? (x->sm ? FR_SM_NO_READ : FR_NO_READ)
+						    : (x->sm ? FR_SM_NO_WRITE : FR_NO_WRITE);
+
+		/* Legacy reports a missing entry as the access's permission fault. */
+		if (x->sm && !r)
+			want = FR_SM_SS_NOT_PRESENT;
 
 		if (t.status != HWM_XLATE_FAULT)
 			XFAIL(x, "iova %#llx acc %u translated to %#llx, want a fault",
@@ -308,7 +330,8 @@ static void xcheck_unmap_one(struct xcheck *x)
 	check_region(x, &r, NULL);
 }
 
-static void run_crosscheck(unsigned levels, uint8_t sllps, uint64_t seed, unsigned ops)
+static void run_crosscheck_mode(unsigned levels, uint8_t sllps, uint64_t seed, unsigned ops,
+			       bool sm)
 {
 	struct vtd_config cfg = cfg_levels(levels, sllps);
 	struct intel_iommu_stats st;
@@ -319,7 +342,8 @@ static void run_crosscheck(unsigned levels, uint8_t sllps, uint64_t seed, unsign
 	x->seed = x->seed0 = seed;
 	x->levels = levels;
 	x->sllps = sllps;
-	env_init(&x->e, &cfg, 1, 256ULL << 20);
+	x->sm = sm;
+	env_init_mode(&x->e, &cfg, 1, 256ULL << 20, sm ? INTEL_MODE_SCALABLE : INTEL_MODE_LEGACY);
 	cr_assert_eq(iommu_domain_alloc_paging(x->e.dev[0], 0, &x->d), 0);
 	cr_assert_eq(iommu_attach_device(x->d, x->e.dev[0]), 0);
 	top = x->d->geometry.aperture_end + 1;
@@ -346,6 +370,13 @@ static void run_crosscheck(unsigned levels, uint8_t sllps, uint64_t seed, unsign
 	cr_expect(st.iotlb_psi + st.iotlb_dsi > 0);
 	env_fini(&x->e);
 	free(x);
+}
+
+/* Each configuration in both translation modes: legacy and scalable (PGTT = second stage). */
+static void run_crosscheck(unsigned levels, uint8_t sllps, uint64_t seed, unsigned ops)
+{
+	run_crosscheck_mode(levels, sllps, seed, ops, false);
+	run_crosscheck_mode(levels, sllps, seed, ops, true);
 }
 
 Test(vtd_driver, crosscheck_3level)
@@ -915,5 +946,68 @@ Test(vtd_driver, concurrent_disjoint_map_unmap)
 	iommu_domain_free(d);
 	intel_iommu_get_stats(e.iommu, &st);
 	cr_expect_eq(st.tables_live, 0);
+	env_fini(&e);
+}
+
+/*
+ * Scalable mode (INTEL_MODE_AUTO on a unit with SMTS + SLTS, as Linux): the
+ * RID_PASID entry is switched between two domains and cleared on detach,
+ * each change followed by a PASID-cache invalidation the model honours
+ * (a warm PASID cache never serves the old entry; the checker stays
+ * silent); a blocked endpoint faults with "PASID entry not present".
+ */
+#define FR_SM_PE_NOT_PRESENT 0x59
+
+Test(vtd_driver, scalable_replace_and_block)
+{
+	struct vtd_config cfg = cfg_levels(4, 3);
+	struct intel_iommu_stats st;
+	struct iommu_domain *d1, *d2;
+	struct hwm_xlate t;
+	struct env e;
+	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 1};
+	struct plat_dev_config dc = {.bus = 0, .dev = 31, .fn = 7}; /* devfn 0xff: upper half */
+
+	memset(&e, 0, sizeof(e));
+	cr_assert_eq(mach_create(&mc, &e.m), 0);
+	cr_assert_eq(plat_iommu_add_vtd(e.m, &cfg, &e.pi), 0);
+	struct intel_iommu_options o;
+
+	intel_iommu_options_default(&o);
+	o.mode = INTEL_MODE_AUTO;
+	cr_assert_eq(intel_iommu_probe(e.pi, &o, &e.iommu), 0);
+	cr_assert(intel_iommu_scalable(e.iommu), "AUTO: scalable when supported");
+	cr_assert_eq(plat_dev_add(e.pi, &dc, &e.pd[0]), 0);
+	cr_assert_eq(intel_iommu_probe_device(e.iommu, e.pd[0], &e.dev[0]), 0);
+	e.ndev = 1;
+	cr_assert_eq(iommu_domain_alloc_paging(e.dev[0], 0, &d1), 0);
+	cr_assert_eq(iommu_domain_alloc_paging(e.dev[0], 0, &d2), 0);
+	cr_assert_eq(iommu_map(d1, 0x40000, 0x100000, SZ_4K, IOMMU_READ), 0);
+	cr_assert_eq(iommu_map(d2, 0x40000, 0x200000, SZ_4K, IOMMU_READ), 0);
+
+	cr_assert_eq(iommu_attach_device(d1, e.dev[0]), 0);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x40010, HWM_ACC_READ, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_OK);
+	cr_assert_eq(t.pa, 0x100010);
+	cr_assert_eq(iommu_replace_device(e.dev[0], d2), 0);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x40010, HWM_ACC_READ, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_OK);
+	cr_assert_eq(t.pa, 0x200010, "the new PASID entry is used");
+	iommu_detach_device(d2, e.dev[0]);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x40010, HWM_ACC_READ, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_FAULT);
+	cr_assert_eq(t.fault.reason, FR_SM_PE_NOT_PRESENT);
+	intel_iommu_get_stats(e.iommu, &st);
+	cr_assert_geq(st.pc_invalidations, 3, "probe (global), replace, detach");
+	assert_checker_silent(&e);
+
+	cr_assert_eq(iommu_unmap(d1, 0x40000, SZ_4K), SZ_4K);
+	cr_assert_eq(iommu_unmap(d2, 0x40000, SZ_4K), SZ_4K);
+	iommu_domain_free(d1);
+	iommu_domain_free(d2);
+	intel_iommu_get_stats(e.iommu, &st);
+	cr_expect_eq(st.tables_live, 0);
+	while (intel_iommu_pop_fault(e.iommu, &(struct intel_fault_info){0}) == 0)
+		;
 	env_fini(&e);
 }

@@ -12,3 +12,16 @@ TRACE_EVENT(mach_account_charge, "mach:account_charge", "kind=%s id=%llu npages=
 	    4, "kind", "id", "npages", "total")
 TRACE_EVENT(mach_account_uncharge, "mach:account_uncharge",
 	    "kind=%s id=%llu npages=%llu total=%llu", 4, "kind", "id", "npages", "total")
+/*
+ * One DMA transfer of a platform device (src/machine/device.c), before its
+ * first translation and after its last byte. vendor is the IOMMU's ("vtd",
+ * ...), rid the requester id, pasid 0xffffffff when absent, dir "read"
+ * (device reads memory) or "write". result is 0 or the negative errno the
+ * DMA call returns; done the bytes moved before it stopped.
+ */
+TRACE_EVENT(mach_dma_issue, "mach:dma_issue",
+	    "vendor=%s rid=0x%llx pasid=0x%llx iova=0x%016llx len=%llu dir=%s", 6, "vendor", "rid",
+	    "pasid", "iova", "len", "dir")
+TRACE_EVENT(mach_dma_complete, "mach:dma_complete",
+	    "vendor=%s rid=0x%llx pasid=0x%llx iova=0x%016llx len=%llu dir=%s result=%lld done=%llu",
+	    8, "vendor", "rid", "pasid", "iova", "len", "dir", "result", "done")

@@ -29,7 +29,15 @@ struct plat_iommu;
 struct plat_dev;
 struct intel_iommu;
 
+/* Which translation structures the driver programs (§3.4). */
+enum intel_iommu_mode {
+	INTEL_MODE_AUTO = 0, /* scalable when ECAP.SMTS and ECAP.SLTS are set (Linux), else legacy */
+	INTEL_MODE_LEGACY = 1, /* legacy root/context entries, TTM = 00 */
+	INTEL_MODE_SCALABLE = 2, /* scalable mode, -ENODEV without SMTS + SLTS */
+};
+
 struct intel_iommu_options {
+	enum intel_iommu_mode mode; /* intel_iommu_options_default(): LEGACY (see iommu.c) */
 	/*
 	 * Lazy invalidation: unmaps queue their IOTLB flush (and the table
 	 * pages they freed) in a flush queue, flushed by one domain-selective
@@ -46,7 +54,7 @@ struct intel_iommu_options {
 	unsigned levels;
 };
 
-/* Fill @o with the defaults above. */
+/* Fill @o with the defaults above (NULL options at probe mean these). */
 void intel_iommu_options_default(struct intel_iommu_options *o);
 
 /*
@@ -96,16 +104,38 @@ struct intel_iommu_stats {
 	uint64_t iotlb_global;
 	uint64_t cc_invalidations; /* context-cache invalidations */
 	uint64_t devtlb_invalidations;
+	uint64_t pc_invalidations; /* PASID-cache invalidations (scalable mode) */
 	uint64_t tables_live; /* page-table pages allocated and not yet freed */
 	uint64_t fq_flushes; /* lazy mode: flush-queue flushes */
+	uint64_t prq_requests; /* page request descriptors drained from the queue */
+	uint64_t prq_overflows; /* PRS.PRO seen (requests the unit dropped) */
+	uint64_t prq_irqs; /* page request events handled */
+};
+
+/*
+ * One page request as the handler drained it from the page request queue
+ * (§7.5.1.1). The driver has no fault handler to resolve it (no SVA or
+ * IOPF domains yet) and sends no page group response: it logs it.
+ */
+struct intel_page_req_info {
+	uint16_t rid;
+	bool pasid_present;
+	uint32_t pasid;
+	uint64_t addr;
+	bool read, write, last;
+	uint16_t prgi;
 };
 
 void intel_iommu_get_stats(struct intel_iommu *iommu, struct intel_iommu_stats *out);
 /* Pop the oldest fault the handler logged (a ring of 64). 0, or -ENOENT when empty. */
 int intel_iommu_pop_fault(struct intel_iommu *iommu, struct intel_fault_info *out);
+/* Pop the oldest page request the handler logged (a ring of 64). 0 or -ENOENT. */
+int intel_iommu_pop_page_request(struct intel_iommu *iommu, struct intel_page_req_info *out);
 /* Raw CAP_REG / ECAP_REG as probed. */
 uint64_t intel_iommu_cap(struct intel_iommu *iommu);
 uint64_t intel_iommu_ecap(struct intel_iommu *iommu);
+/* True when the unit runs in scalable mode (RTADDR.TTM = 01). */
+bool intel_iommu_scalable(struct intel_iommu *iommu);
 /* Levels (3/4/5) of the domains this unit makes. */
 unsigned intel_iommu_levels(struct intel_iommu *iommu);
 /* Domain id @d uses on @iommu, or -ENOENT when not attached there. */

@@ -41,6 +41,8 @@
 /* MSI the fault event is programmed with (FEADDR / FEDATA, §11.4.7.3-4). */
 #define INTEL_MSI_ADDR 0xfee00000u
 #define INTEL_FAULT_VECTOR 0x41u
+#define INTEL_PRQ_VECTOR 0x42u /* page request event (PEDATA, §11.4.11.6) */
+#define INTEL_PRQ_LOG 64
 /* Status values of an invalidation wait slot. */
 #define QI_STATUS_FREE 0u
 #define QI_STATUS_INUSE 1u
@@ -66,10 +68,12 @@ struct intel_iommu {
 	uint64_t pgsize_bitmap;
 	uint32_t ndoms;
 	bool removed;
+	bool sm; /* scalable mode: root/context/PASID structures of §9.2, §9.4-§9.6 */
 
 	pthread_mutex_t lock;
 	uint64_t root_pa;
-	uint64_t ctx_pa[256]; /* legacy context table per bus, 0 = none */
+	uint64_t ctx_pa[256]; /* context table per bus (scalable: devfn 0-127), 0 = none */
+	uint64_t ctx_hi_pa[256]; /* scalable: context table of devfn 128-255 */
 	uint64_t *did_map; /* bitmap of ndoms domain ids; 0 reserved */
 
 	pthread_mutex_t devs_lock;
@@ -88,6 +92,13 @@ struct intel_iommu {
 	struct intel_fault_info flog[INTEL_FAULT_LOG];
 	unsigned flog_head, flog_count;
 
+	/* Page request queue (ECAP.PRS), drained under fault_lock. */
+	uint64_t prq_pa; /* 0: the unit has no page requests */
+	uint64_t *prq_va; /* 4 qwords per 32-byte descriptor */
+	uint32_t prq_entries;
+	struct intel_page_req_info prlog[INTEL_PRQ_LOG];
+	unsigned prlog_head, prlog_count;
+
 	struct intel_iommu_stats stats; /* atomics */
 };
 
@@ -97,8 +108,11 @@ struct intel_dev {
 	struct plat_dev *pd;
 	struct intel_dev *next; /* in iommu->devs */
 	uint8_t bus, devfn;
-	uint16_t did; /* in the context entry, when present */
-	bool ctx_present;
+	uint16_t did; /* in the context (scalable: PASID) entry, when present */
+	bool ctx_present; /* translating: legacy context entry / RID_PASID entry present */
+	/* Scalable mode: the context entry and the endpoint's PASID directory and table. */
+	bool sm_ctx;
+	uint64_t pasid_dir_pa, pasid_tbl_pa;
 };
 
 /* One unit a domain is attached on. */

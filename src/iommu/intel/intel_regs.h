@@ -39,6 +39,14 @@
 #define DMAR_ICS_REG 0x9c /* §11.4.9.4, 32-bit */
 #define DMAR_IECTL_REG 0xa0 /* §11.4.9.5, 32-bit */
 #define DMAR_IQER_REG 0xb0 /* §11.4.9.9 */
+#define DMAR_PQH_REG 0xc0 /* §11.4.11.1 page request queue head */
+#define DMAR_PQT_REG 0xc8 /* §11.4.11.2 page request queue tail */
+#define DMAR_PQA_REG 0xd0 /* §11.4.11.3 page request queue address */
+#define DMAR_PRS_REG 0xdc /* §11.4.11.4 page request status, 32-bit */
+#define DMAR_PECTL_REG 0xe0 /* §11.4.11.5 page request event control, 32-bit */
+#define DMAR_PEDATA_REG 0xe4 /* §11.4.11.6 */
+#define DMAR_PEADDR_REG 0xe8 /* §11.4.11.7 */
+#define DMAR_PEUADDR_REG 0xec /* §11.4.11.8 */
 
 /* ------------------------------------------------------ CAP_REG (§11.4.2) */
 #define CAP_ND(c) VTD_FIELD(c, 2, 0) /* domains: 2^(4 + 2*ND) */
@@ -58,7 +66,11 @@
 #define ECAP_DT(e) VTD_FIELD(e, 2, 2) /* device-TLB */
 #define ECAP_PT(e) VTD_FIELD(e, 6, 6) /* pass-through */
 #define ECAP_SC(e) VTD_FIELD(e, 7, 7) /* snoop control */
-#define ECAP_SMTS(e) VTD_FIELD(e, 43, 43)
+#define ECAP_PRS(e) VTD_FIELD(e, 29, 29) /* page requests */
+#define ECAP_PSS(e) VTD_FIELD(e, 39, 35) /* PASID bits supported - 1 */
+#define ECAP_PASID(e) VTD_FIELD(e, 40, 40)
+#define ECAP_SMTS(e) VTD_FIELD(e, 43, 43) /* scalable mode translation */
+#define ECAP_SLTS(e) VTD_FIELD(e, 46, 46) /* second-stage translation (scalable mode) */
 #define ECAP_SSADS(e) VTD_FIELD(e, 45, 45)
 
 /* ------------------------------------------ GCMD / GSTS (§11.4.4.1-2) */
@@ -124,11 +136,35 @@
 #define ICS_IWC VTD_BIT(0) /* invalidation wait descriptor complete, RW1C */
 #define IQ_INDEX_SHIFT 4 /* IQH/IQT hold the 128-bit descriptor index << 4 */
 
+/* ------------------------------- page request queue (§7.5.1, §11.4.11) */
+#define PRS_PPR VTD_BIT(0) /* pending page request, RW1C */
+#define PRS_PRO VTD_BIT(1) /* page request overflow, RW1C */
+#define PECTL_IM VTD_BIT(31)
+#define PQA_PQS(qs) ((uint64_t)(qs)&7) /* 2^PQS pages of 32-byte descriptors */
+#define PQ_INDEX_SHIFT 5 /* PQH/PQT hold the descriptor index << 5 (offset 18:5) */
+/* Page request descriptor (§7.5.1.1): qw0 type 7:0, PP 8, RID 31:16, PASID 51:32; */
+#define PRQ_PP(q0) VTD_FIELD(q0, 8, 8)
+#define PRQ_RID(q0) VTD_FIELD(q0, 31, 16)
+#define PRQ_PASID(q0) VTD_FIELD(q0, 51, 32)
+/* qw1: R 0, W 1, LPIG 2, PRGI 11:3, page address 63:12. */
+#define PRQ_R(q1) VTD_FIELD(q1, 0, 0)
+#define PRQ_W(q1) VTD_FIELD(q1, 1, 1)
+#define PRQ_LPIG(q1) VTD_FIELD(q1, 2, 2)
+#define PRQ_PRGI(q1) VTD_FIELD(q1, 11, 3)
+
 /* ------------------------------------------ invalidation descriptors (§6.5.2) */
 #define QI_TYPE_CC 0x1 /* context-cache invalidate (§6.5.2.1) */
 #define QI_TYPE_IOTLB 0x2 /* IOTLB invalidate (§6.5.2.3) */
 #define QI_TYPE_DIOTLB 0x3 /* device-TLB invalidate (§6.5.2.5) */
 #define QI_TYPE_WAIT 0x5 /* invalidation wait (§6.5.2.8) */
+#define QI_TYPE_PC 0x7 /* PASID-cache invalidate (§6.5.2.2) */
+
+/* PASID-cache: qw0 G 5:4 (0 domain, 1 PASID-selective, 3 global), DID 31:16, PASID 51:32. */
+#define QI_PC_GRAN_DOMAIN (0ULL << 4)
+#define QI_PC_GRAN_PASID (1ULL << 4)
+#define QI_PC_GRAN_GLOBAL (3ULL << 4)
+#define QI_PC_DID(d) ((uint64_t)(d) << 16)
+#define QI_PC_PASID(p) ((uint64_t)(p) << 32)
 
 /* Context-cache: qw0 G 5:4, DID 31:16, SID 47:32, FM 49:48. */
 #define QI_CC_GRAN_GLOBAL (1ULL << 4)
@@ -170,6 +206,27 @@
 #define CTX_HI_AW(aw) ((uint64_t)(aw)&7) /* 1: 39-bit 3-level, 2: 48/4, 3: 57/5 */
 #define CTX_HI_DID(d) ((uint64_t)(d) << 8)
 #define VTD_ADDR_MASK 0x000ffffffffff000ULL /* 51:12 */
+
+/* ------------------------- scalable-mode structures (§9.2, §9.4-§9.6) */
+/* Scalable root entry: lo LP 0, LCTP 63:12 (devfn 0-127); hi UP 0, UCTP 63:12 (128-255). */
+#define SM_ROOT_P VTD_BIT(0)
+/* Scalable context entry (256 bits, 128 per table): qw0 P 0, FPD 1, DTE 2, PASIDE 3,
+ * PRE 4, PDTS 11:9 (directory of 2^(PDTS+7) entries), PASIDDIRPTR 63:12;
+ * qw1 RID_PASID 19:0; qw2, qw3 reserved. */
+#define SM_CTX_P VTD_BIT(0)
+#define SM_CTX_DTE VTD_BIT(2)
+#define SM_CTX_PDTS(x) ((uint64_t)(x) << 9)
+#define SM_CTX_QWORDS 4
+/* PASID directory entry (64 bits): P 0, FPD 1, SMPTBLPTR 63:12; index PASID 19:6. */
+#define PDE_P VTD_BIT(0)
+/* PASID table entry (512 bits, 64 per table; index PASID 5:0): qw0 P 0, FPD 1,
+ * AW 4:2, PGTT 8:6, SSADE 9, SSPTPTR 63:12; qw1 DID 15:0; qw2 SRE 0, FSPM 3:2,
+ * FSPTPTR 63:12. */
+#define PE_P VTD_BIT(0)
+#define PE_AW(aw) ((uint64_t)(aw) << 2)
+#define PE_PGTT_SS (2ULL << 6) /* second-stage only */
+#define PE_QWORDS 8
+#define INTEL_RID_PASID 0 /* the PASID requests without one use (IOMMU_NO_PASID) */
 
 /* ----------------------------------- second-stage paging entries (§9.8) */
 #define SL_PTE_R VTD_BIT(0)

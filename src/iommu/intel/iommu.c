@@ -42,6 +42,10 @@
  * fault recording registers from FSTS.FRI while F is set, logs each record,
  * clears F (RW1C), reports it to the iommu core (iommu_report_fault) for
  * the endpoint with that source id, then clears PFO.
+ *
+ * Page requests (§7.5.1, ECAP.PRS): a one-page queue (128 descriptors) and
+ * its event (PEDATA = INTEL_PRQ_VECTOR); the handler drains it into a log
+ * and clears PRO once the queue is empty (see prq_handler).
  */
 #include <errno.h>
 #include <string.h>
@@ -61,6 +65,12 @@
 void intel_iommu_options_default(struct intel_iommu_options *o)
 {
 	memset(o, 0, sizeof(*o));
+	/*
+	 * Legacy until the replay goldens (tests/golden/replay/) are regenerated
+	 * for scalable mode, whose modelled costs differ; INTEL_MODE_AUTO is
+	 * Linux's choice (scalable when supported).
+	 */
+	o->mode = INTEL_MODE_LEGACY;
 	o->fq_size = INTEL_DEFAULT_FQ_SIZE;
 	o->fq_timeout_ns = INTEL_DEFAULT_FQ_TIMEOUT_NS;
 	o->timeout_ns = INTEL_DEFAULT_TIMEOUT_NS;
@@ -291,16 +301,23 @@ int intel_flush_iotlb(struct intel_iommu *iommu, uint16_t did, uint64_t start, u
 
 static int flush_global(struct intel_iommu *iommu)
 {
-	uint64_t d[4];
+	uint64_t d[6];
+	unsigned n = 0;
 
-	d[0] = QI_TYPE_CC | QI_CC_GRAN_GLOBAL;
-	d[1] = 0;
-	d[2] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_GLOBAL;
-	iotlb_drain_bits(iommu, &d[2]);
-	d[3] = 0;
+	d[n * 2] = QI_TYPE_CC | QI_CC_GRAN_GLOBAL;
+	d[n++ * 2 + 1] = 0;
 	STAT_INC(iommu, cc_invalidations);
+	if (iommu->sm) {
+		/* Scalable mode caches PASID entries too (§6.5.3.1). */
+		d[n * 2] = QI_TYPE_PC | QI_PC_GRAN_GLOBAL;
+		d[n++ * 2 + 1] = 0;
+		STAT_INC(iommu, pc_invalidations);
+	}
+	d[n * 2] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_GLOBAL;
+	iotlb_drain_bits(iommu, &d[n * 2]);
+	d[n++ * 2 + 1] = 0;
 	STAT_INC(iommu, iotlb_global);
-	return intel_qi_submit(iommu, d, 2);
+	return intel_qi_submit(iommu, d, n);
 }
 
 /* Context-cache (device-selective, @did) then IOTLB domain-selective for @did. */
@@ -349,70 +366,222 @@ void intel_did_free(struct intel_iommu *iommu, uint16_t did)
 
 static uint64_t *ctx_entry(struct intel_iommu *iommu, uint8_t bus, uint8_t devfn)
 {
-	if (!iommu->ctx_pa[bus])
-		return NULL;
-	return (uint64_t *)intel_phys_ptr(iommu->mach, iommu->ctx_pa[bus]) + 2 * devfn;
+	uint64_t pa;
+
+	if (!iommu->sm)
+		pa = iommu->ctx_pa[bus] ? iommu->ctx_pa[bus] + 16ULL * devfn : 0;
+	else if (devfn < 128)
+		pa = iommu->ctx_pa[bus] ? iommu->ctx_pa[bus] + 32ULL * devfn : 0;
+	else
+		pa = iommu->ctx_hi_pa[bus] ? iommu->ctx_hi_pa[bus] + 32ULL * (devfn & 0x7f) : 0;
+	return pa ? intel_phys_ptr(iommu->mach, pa) : NULL;
 }
 
-/* Context table for @bus, allocated and linked from the root entry on first use. */
-static int ctx_table_get(struct intel_iommu *iommu, uint8_t bus)
+/*
+ * Context table for @bus (scalable mode: the half holding @devfn),
+ * allocated and linked from the root entry on first use. Legacy root
+ * entry: lo P | CTP (§9.1); scalable: lo LP | LCTP, hi UP | UCTP (§9.2).
+ */
+static int ctx_table_get(struct intel_iommu *iommu, uint8_t bus, uint8_t devfn)
 {
+	bool hi = iommu->sm && devfn >= 128;
+	uint64_t *slot = hi ? &iommu->ctx_hi_pa[bus] : &iommu->ctx_pa[bus];
 	uint64_t pfn, *root;
 	int rc;
 
-	if (iommu->ctx_pa[bus])
+	if (*slot)
 		return 0;
 	rc = mach_frame_alloc(iommu->mach, MACH_ORDER_4K, &pfn);
 	if (rc)
 		return rc;
-	iommu->ctx_pa[bus] = pfn << MACH_PAGE_SHIFT;
+	*slot = pfn << MACH_PAGE_SHIFT;
 	root = intel_phys_ptr(iommu->mach, iommu->root_pa);
-	__atomic_store_n(&root[2 * bus + 1], 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&root[2 * bus], iommu->ctx_pa[bus] | ROOT_P, __ATOMIC_RELEASE);
+	if (!iommu->sm)
+		__atomic_store_n(&root[2 * bus + 1], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&root[2 * bus + hi], *slot | (iommu->sm ? SM_ROOT_P : ROOT_P),
+			 __ATOMIC_RELEASE);
 	flush_write_buffer(iommu);
 	return 0;
 }
 
-/* Make @info's context entry not present and invalidate what the unit cached. */
+/* PASID-cache invalidation (§6.5.2.2) of @pasid in @did, then IOTLB DSI of @did. */
+static int flush_pasid_dev(struct intel_iommu *iommu, uint16_t did, uint32_t pasid)
+{
+	uint64_t d[4];
+
+	d[0] = QI_TYPE_PC | QI_PC_GRAN_PASID | QI_PC_DID(did) | QI_PC_PASID(pasid);
+	d[1] = 0;
+	d[2] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_DOMAIN | QI_IOTLB_DID(did);
+	iotlb_drain_bits(iommu, &d[2]);
+	d[3] = 0;
+	STAT_INC(iommu, pc_invalidations);
+	STAT_INC(iommu, iotlb_dsi);
+	return intel_qi_submit(iommu, d, 2);
+}
+
+static uint64_t *pasid_entry(struct intel_iommu *iommu, struct intel_dev *info, uint32_t pasid)
+{
+	return (uint64_t *)intel_phys_ptr(iommu->mach, info->pasid_tbl_pa) + PE_QWORDS * (pasid & 63);
+}
+
+/*
+ * Scalable mode, first use of an endpoint: its PASID directory (PDTS = 0:
+ * 128 entries, PASIDs below 2^13) and the PASID table of directory entry 0
+ * (PASIDs 0-63, RID_PASID among them), then the context entry pointing at
+ * the directory with RID_PASID = 0 (§9.4). Under iommu->lock.
+ */
+static int sm_ctx_setup(struct intel_iommu *iommu, struct intel_dev *info)
+{
+	uint64_t *ce, *pdir, pfn;
+	int rc;
+
+	if (info->sm_ctx)
+		return 0;
+	rc = ctx_table_get(iommu, info->bus, info->devfn);
+	if (rc)
+		return rc;
+	if (!info->pasid_dir_pa) {
+		rc = mach_frame_alloc(iommu->mach, MACH_ORDER_4K, &pfn);
+		if (rc)
+			return rc;
+		info->pasid_dir_pa = pfn << MACH_PAGE_SHIFT;
+	}
+	if (!info->pasid_tbl_pa) {
+		rc = mach_frame_alloc(iommu->mach, MACH_ORDER_4K, &pfn);
+		if (rc)
+			return rc; /* the directory frame is freed with the endpoint */
+		info->pasid_tbl_pa = pfn << MACH_PAGE_SHIFT;
+	}
+	pdir = intel_phys_ptr(iommu->mach, info->pasid_dir_pa);
+	__atomic_store_n(&pdir[INTEL_RID_PASID >> 6], info->pasid_tbl_pa | PDE_P, __ATOMIC_RELEASE);
+	ce = ctx_entry(iommu, info->bus, info->devfn);
+	__atomic_store_n(&ce[3], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ce[2], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ce[1], (uint64_t)INTEL_RID_PASID, __ATOMIC_RELAXED);
+	__atomic_store_n(&ce[0], (info->pasid_dir_pa & VTD_ADDR_MASK) | SM_CTX_PDTS(0) | SM_CTX_P,
+			 __ATOMIC_RELEASE);
+	info->sm_ctx = true;
+	if (CAP_CM(iommu->cap)) {
+		/* A not-present context entry may have been cached (§6.1). */
+		rc = flush_context_dev(iommu, 0, info->dev.id);
+		if (rc) {
+			__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
+			info->sm_ctx = false;
+			flush_context_dev(iommu, 0, info->dev.id);
+			return rc;
+		}
+	} else {
+		flush_write_buffer(iommu);
+	}
+	return 0;
+}
+
+/*
+ * Scalable mode, endpoint going away: context entry not present,
+ * device-selective context-cache invalidation (the DID field is ignored in
+ * scalable mode, §6.5.2.1), then the PASID structures are freed (or kept,
+ * leaked on purpose, if the invalidation did not complete).
+ */
+static void sm_ctx_teardown(struct intel_iommu *iommu, struct intel_dev *info)
+{
+	uint64_t *ce;
+	int rc = 0;
+
+	if (info->sm_ctx) {
+		ce = ctx_entry(iommu, info->bus, info->devfn);
+		__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&ce[1], 0, __ATOMIC_RELAXED);
+		info->sm_ctx = false;
+		rc = flush_context_dev(iommu, 0, info->dev.id);
+	}
+	if (rc)
+		return;
+	if (info->pasid_tbl_pa)
+		mach_frame_put(iommu->mach, info->pasid_tbl_pa >> MACH_PAGE_SHIFT);
+	if (info->pasid_dir_pa)
+		mach_frame_put(iommu->mach, info->pasid_dir_pa >> MACH_PAGE_SHIFT);
+	info->pasid_tbl_pa = info->pasid_dir_pa = 0;
+}
+
+/*
+ * Make @info not translate and invalidate what the unit cached. Legacy: the
+ * context entry goes not present (context-cache + IOTLB DSI). Scalable: the
+ * RID_PASID entry goes not present (§6.5.3.3 / Linux's
+ * intel_pasid_tear_down_entry: PASID-cache PASID-selective + IOTLB DSI of
+ * its DID); the context entry stays, pointing at the directory.
+ */
 void intel_ctx_clear(struct intel_iommu *iommu, struct intel_dev *info)
 {
 	uint64_t *ce;
+	unsigned i;
 
 	if (!info->ctx_present)
 		return;
+	info->ctx_present = false;
+	if (iommu->sm) {
+		ce = pasid_entry(iommu, info, INTEL_RID_PASID);
+		__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
+		for (i = 1; i < PE_QWORDS; i++)
+			__atomic_store_n(&ce[i], 0, __ATOMIC_RELAXED);
+		flush_pasid_dev(iommu, info->did, INTEL_RID_PASID);
+		return;
+	}
 	ce = ctx_entry(iommu, info->bus, info->devfn);
 	__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ce[1], 0, __ATOMIC_RELEASE);
-	info->ctx_present = false;
 	/* Teardown never fails: a timed-out flush is counted in qi_errors/stats. */
 	flush_context_dev(iommu, info->did, info->dev.id);
 }
 
 /*
- * Point @info's context entry at a second-stage table. Called with
- * iommu->lock held. On failure the entry is as it was.
+ * Point @info at a second-stage table. Legacy: the context entry (§9.3).
+ * Scalable: the RID_PASID entry of its PASID table with PGTT = second
+ * stage (§9.6), the context entry set up first. Called with iommu->lock
+ * held. On failure the endpoint is blocked; the caller's attach restores
+ * the previous domain.
  */
 int intel_ctx_set(struct intel_iommu *iommu, struct intel_dev *info, uint16_t did, uint64_t pgd_pa,
 		  unsigned levels)
 {
 	uint64_t *ce;
+	unsigned i;
 	int rc;
 
-	rc = ctx_table_get(iommu, info->bus);
-	if (rc)
-		return rc;
+	if (iommu->sm) {
+		rc = sm_ctx_setup(iommu, info);
+		if (rc)
+			return rc;
+	} else {
+		rc = ctx_table_get(iommu, info->bus, info->devfn);
+		if (rc)
+			return rc;
+	}
 	/* Replace: through not-present (§6.5.3.3); the caller's attach undoes on error. */
 	intel_ctx_clear(iommu, info);
-	ce = ctx_entry(iommu, info->bus, info->devfn);
-	__atomic_store_n(&ce[1], CTX_HI_AW(intel_aw_for_levels(levels)) | CTX_HI_DID(did),
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&ce[0], (pgd_pa & VTD_ADDR_MASK) | CTX_TT_UNTRANSLATED | CTX_P,
-			 __ATOMIC_RELEASE);
+	if (iommu->sm) {
+		ce = pasid_entry(iommu, info, INTEL_RID_PASID);
+		for (i = 2; i < PE_QWORDS; i++)
+			__atomic_store_n(&ce[i], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&ce[1], (uint64_t)did, __ATOMIC_RELAXED);
+		__atomic_store_n(&ce[0],
+				 (pgd_pa & VTD_ADDR_MASK) | PE_AW(intel_aw_for_levels(levels)) |
+					 PE_PGTT_SS | PE_P,
+				 __ATOMIC_RELEASE);
+	} else {
+		ce = ctx_entry(iommu, info->bus, info->devfn);
+		__atomic_store_n(&ce[1], CTX_HI_AW(intel_aw_for_levels(levels)) | CTX_HI_DID(did),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&ce[0], (pgd_pa & VTD_ADDR_MASK) | CTX_TT_UNTRANSLATED | CTX_P,
+				 __ATOMIC_RELEASE);
+	}
 	info->did = did;
 	info->ctx_present = true;
 	if (CAP_CM(iommu->cap)) {
-		/* Not-present entries may have been cached under DID 0 (§6.1). */
-		rc = flush_context_dev(iommu, 0, info->dev.id);
+		/* Not-present entries may have been cached (§6.1): under DID 0 (legacy). */
+		if (iommu->sm)
+			rc = flush_pasid_dev(iommu, did, INTEL_RID_PASID);
+		else
+			rc = flush_context_dev(iommu, 0, info->dev.id);
 		if (!rc)
 			rc = intel_flush_iotlb_domain(iommu, did);
 		if (rc) {
@@ -501,12 +670,84 @@ static void fault_handler(struct intel_iommu *iommu)
 	}
 }
 
+/*
+ * Page request event (§7.5.1): as Linux's prq_event_thread, PPR is cleared
+ * first so a request that arrives while the queue is drained raises a new
+ * event; then every descriptor from PQH to PQT is read and logged and PQH
+ * advanced; PRO (requests the unit dropped because the queue was full) is
+ * cleared only once the queue is empty, so the unit accepts requests again.
+ * No page group response is sent: the driver has no handler that could
+ * resolve a request (no IOPF-capable domains yet), and a device's PRI
+ * requests time out on its side.
+ */
+static void prq_handler(struct intel_iommu *iommu)
+{
+	uint32_t head, tail, prs;
+
+	STAT_INC(iommu, prq_irqs);
+	pthread_mutex_lock(&iommu->fault_lock);
+	wr32(iommu, DMAR_PRS_REG, (uint32_t)PRS_PPR);
+	tail = (uint32_t)(rd64(iommu, DMAR_PQT_REG) >> PQ_INDEX_SHIFT) % iommu->prq_entries;
+	head = (uint32_t)(rd64(iommu, DMAR_PQH_REG) >> PQ_INDEX_SHIFT) % iommu->prq_entries;
+	while (head != tail) {
+		uint64_t q0 = __atomic_load_n(&iommu->prq_va[4 * head], __ATOMIC_ACQUIRE);
+		uint64_t q1 = __atomic_load_n(&iommu->prq_va[4 * head + 1], __ATOMIC_ACQUIRE);
+		struct intel_page_req_info pr;
+
+		memset(&pr, 0, sizeof(pr));
+		pr.rid = (uint16_t)PRQ_RID(q0);
+		pr.pasid_present = PRQ_PP(q0);
+		pr.pasid = (uint32_t)PRQ_PASID(q0);
+		pr.read = PRQ_R(q1);
+		pr.write = PRQ_W(q1);
+		pr.last = PRQ_LPIG(q1);
+		pr.prgi = (uint16_t)PRQ_PRGI(q1);
+		pr.addr = q1 & ~0xfffULL;
+		iommu->prlog[(iommu->prlog_head + iommu->prlog_count) % INTEL_PRQ_LOG] = pr;
+		if (iommu->prlog_count < INTEL_PRQ_LOG)
+			iommu->prlog_count++;
+		else
+			iommu->prlog_head = (iommu->prlog_head + 1) % INTEL_PRQ_LOG;
+		STAT_INC(iommu, prq_requests);
+		head = (head + 1) % iommu->prq_entries;
+	}
+	wr64(iommu, DMAR_PQH_REG, (uint64_t)head << PQ_INDEX_SHIFT);
+	prs = rd32(iommu, DMAR_PRS_REG);
+	if (prs & PRS_PRO) {
+		head = (uint32_t)(rd64(iommu, DMAR_PQH_REG) >> PQ_INDEX_SHIFT);
+		tail = (uint32_t)(rd64(iommu, DMAR_PQT_REG) >> PQ_INDEX_SHIFT);
+		if (head == tail) {
+			STAT_INC(iommu, prq_overflows);
+			wr32(iommu, DMAR_PRS_REG, (uint32_t)PRS_PRO);
+		}
+	}
+	pthread_mutex_unlock(&iommu->fault_lock);
+}
+
 static void intel_irq(void *arg, uint64_t addr, uint32_t data)
 {
 	struct intel_iommu *iommu = arg;
 
 	if (data == INTEL_FAULT_VECTOR)
 		fault_handler(iommu);
+	else if (data == INTEL_PRQ_VECTOR && iommu->prq_pa)
+		prq_handler(iommu);
+}
+
+int intel_iommu_pop_page_request(struct intel_iommu *iommu, struct intel_page_req_info *out)
+{
+	int rc = -ENOENT;
+
+	plat_iommu_deliver_irqs(iommu->pi);
+	pthread_mutex_lock(&iommu->fault_lock);
+	if (iommu->prlog_count) {
+		*out = iommu->prlog[iommu->prlog_head];
+		iommu->prlog_head = (iommu->prlog_head + 1) % INTEL_PRQ_LOG;
+		iommu->prlog_count--;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&iommu->fault_lock);
+	return rc;
 }
 
 int intel_iommu_pop_fault(struct intel_iommu *iommu, struct intel_fault_info *out)
@@ -575,15 +816,20 @@ static void intel_release(struct iommu_device *d)
 	struct intel_iommu *iommu = to_intel_iommu(d);
 	unsigned b;
 
-	for (b = 0; b < 256; b++)
+	for (b = 0; b < 256; b++) {
 		if (iommu->ctx_pa[b])
 			mach_frame_put(iommu->mach, iommu->ctx_pa[b] >> MACH_PAGE_SHIFT);
+		if (iommu->ctx_hi_pa[b])
+			mach_frame_put(iommu->mach, iommu->ctx_hi_pa[b] >> MACH_PAGE_SHIFT);
+	}
 	if (iommu->root_pa)
 		mach_frame_put(iommu->mach, iommu->root_pa >> MACH_PAGE_SHIFT);
 	if (iommu->qi_pa)
 		mach_frame_put(iommu->mach, iommu->qi_pa >> MACH_PAGE_SHIFT);
 	if (iommu->status_pa)
 		mach_frame_put(iommu->mach, iommu->status_pa >> MACH_PAGE_SHIFT);
+	if (iommu->prq_pa)
+		mach_frame_put(iommu->mach, iommu->prq_pa >> MACH_PAGE_SHIFT);
 	pthread_mutex_destroy(&iommu->lock);
 	pthread_mutex_destroy(&iommu->devs_lock);
 	pthread_mutex_destroy(&iommu->qi_lock);
@@ -648,7 +894,8 @@ static int hw_enable(struct intel_iommu *iommu)
 			return rc;
 	}
 	/* Root table (§10.4.6 RTADDR, then SRTP). */
-	wr64(iommu, DMAR_RTADDR_REG, iommu->root_pa | RTADDR_TTM_LEGACY);
+	wr64(iommu, DMAR_RTADDR_REG,
+	     iommu->root_pa | (iommu->sm ? RTADDR_TTM_SCALABLE : RTADDR_TTM_LEGACY));
 	rc = gcmd_oneshot(iommu, (uint32_t)DMA_GCMD_SRTP, true);
 	if (rc)
 		return rc;
@@ -673,6 +920,17 @@ static int hw_enable(struct intel_iommu *iommu)
 	wr32(iommu, DMAR_FEADDR_REG, INTEL_MSI_ADDR);
 	wr32(iommu, DMAR_FEUADDR_REG, 0);
 	wr32(iommu, DMAR_FECTL_REG, 0);
+	if (iommu->prq_pa) {
+		/* Page request queue (§7.5.1, §11.4.11): empty, then its event. */
+		wr32(iommu, DMAR_PECTL_REG, (uint32_t)PECTL_IM);
+		wr64(iommu, DMAR_PQH_REG, 0);
+		wr64(iommu, DMAR_PQA_REG, iommu->prq_pa | PQA_PQS(0));
+		wr32(iommu, DMAR_PRS_REG, (uint32_t)(PRS_PPR | PRS_PRO));
+		wr32(iommu, DMAR_PEDATA_REG, INTEL_PRQ_VECTOR);
+		wr32(iommu, DMAR_PEADDR_REG, INTEL_MSI_ADDR);
+		wr32(iommu, DMAR_PEUADDR_REG, 0);
+		wr32(iommu, DMAR_PECTL_REG, 0);
+	}
 	rc = gcmd_update(iommu, (uint32_t)DMA_GCMD_TE, true);
 	if (rc)
 		goto err_fault;
@@ -680,6 +938,10 @@ static int hw_enable(struct intel_iommu *iommu)
 
 err_fault:
 	wr32(iommu, DMAR_FECTL_REG, (uint32_t)DMA_FECTL_IM);
+	if (iommu->prq_pa) {
+		wr32(iommu, DMAR_PECTL_REG, (uint32_t)PECTL_IM);
+		wr64(iommu, DMAR_PQA_REG, 0);
+	}
 err_qi:
 	gcmd_update(iommu, (uint32_t)DMA_GCMD_QIE, false);
 	return rc;
@@ -727,6 +989,12 @@ int intel_iommu_probe(struct plat_iommu *pi, const struct intel_iommu_options *o
 	rc = -ENODEV;
 	if (!ECAP_QI(iommu->ecap) || !iommu->levels || iommu->mgaw < 30)
 		goto err_free;
+	/* Scalable mode when the unit has it, as Linux (second-stage domains need SLTS). */
+	iommu->sm = ECAP_SMTS(iommu->ecap) && ECAP_SLTS(iommu->ecap);
+	if (iommu->opts.mode == INTEL_MODE_LEGACY)
+		iommu->sm = false;
+	else if (iommu->opts.mode == INTEL_MODE_SCALABLE && !iommu->sm)
+		goto err_free;
 	iommu->pgsize_bitmap = 1ULL << 12;
 	if (CAP_SLLPS(iommu->cap) & 1)
 		iommu->pgsize_bitmap |= 1ULL << 21;
@@ -757,6 +1025,13 @@ int intel_iommu_probe(struct plat_iommu *pi, const struct intel_iommu_options *o
 		goto err_free;
 	}
 	iommu->qi_entries = 256; /* QS = 0: 4 KiB of 128-bit descriptors */
+	if (ECAP_PRS(iommu->ecap)) {
+		rc = alloc_frame_pa(m, &iommu->prq_pa);
+		if (rc)
+			goto err_free;
+		iommu->prq_va = intel_phys_ptr(m, iommu->prq_pa);
+		iommu->prq_entries = 128; /* PQS = 0: 4 KiB of 32-byte descriptors */
+	}
 
 	plat_iommu_set_irq_handler(pi, intel_irq, iommu);
 	rc = hw_enable(iommu);
@@ -779,6 +1054,10 @@ void intel_iommu_remove(struct intel_iommu *iommu)
 	iommu->removed = true;
 	gcmd_update(iommu, (uint32_t)DMA_GCMD_TE, false);
 	wr32(iommu, DMAR_FECTL_REG, (uint32_t)DMA_FECTL_IM);
+	if (iommu->prq_pa) {
+		wr32(iommu, DMAR_PECTL_REG, (uint32_t)PECTL_IM);
+		wr64(iommu, DMAR_PQA_REG, 0);
+	}
 	gcmd_update(iommu, (uint32_t)DMA_GCMD_QIE, false);
 	plat_iommu_set_irq_handler(iommu->pi, NULL, NULL);
 	iommu_device_put(&iommu->iommu);
@@ -812,6 +1091,11 @@ uint64_t intel_iommu_cap(struct intel_iommu *iommu)
 uint64_t intel_iommu_ecap(struct intel_iommu *iommu)
 {
 	return iommu->ecap;
+}
+
+bool intel_iommu_scalable(struct intel_iommu *iommu)
+{
+	return iommu->sm;
 }
 
 unsigned intel_iommu_levels(struct intel_iommu *iommu)
@@ -861,6 +1145,8 @@ void intel_iommu_release_device(struct iommu_dev *dev)
 
 	pthread_mutex_lock(&iommu->lock);
 	intel_ctx_clear(iommu, info);
+	if (iommu->sm)
+		sm_ctx_teardown(iommu, info);
 	pthread_mutex_unlock(&iommu->lock);
 	pthread_mutex_lock(&iommu->devs_lock);
 	for (pp = &iommu->devs; *pp; pp = &(*pp)->next) {

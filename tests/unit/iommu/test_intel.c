@@ -41,11 +41,18 @@ static void ut_init(struct ut *u, const struct vtd_config *cfg,
 {
 	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 1};
 	struct plat_dev_config dc = {.bus = 3, .dev = 1, .fn = 2};
+	struct intel_iommu_options o;
 
 	memset(u, 0, sizeof(*u));
+	if (opts)
+		o = *opts;
+	else
+		intel_iommu_options_default(&o);
+	if (o.mode == INTEL_MODE_AUTO)
+		o.mode = INTEL_MODE_LEGACY; /* the reasons these tests check are legacy mode's */
 	cr_assert_eq(mach_create(&mc, &u->m), 0);
 	cr_assert_eq(plat_iommu_add_vtd(u->m, cfg, &u->pi), 0);
-	cr_assert_eq(intel_iommu_probe(u->pi, opts, &u->iommu), 0);
+	cr_assert_eq(intel_iommu_probe(u->pi, &o, &u->iommu), 0);
 	cr_assert_eq(plat_dev_add(u->pi, &dc, &u->pd), 0);
 	cr_assert_eq(intel_iommu_probe_device(u->iommu, u->pd, &u->dev), 0);
 	cr_assert_eq(iommu_domain_alloc_paging(u->dev, 0, &u->d), 0);

@@ -36,10 +36,24 @@ typedef uint8_t iommufd_u8;
 typedef uint16_t iommufd_u16;
 typedef uint32_t iommufd_u32;
 typedef int32_t iommufd_s32;
+/*
+ * The kernel's __u64 is "unsigned long long" on every architecture except the
+ * few whose uAPI keeps "unsigned long" unless __SANE_USERSPACE_TYPES__ is
+ * defined (asm-generic/int-l64.h). uint64_t is "unsigned long" on LP64
+ * systems: the same bytes, but a different C type, so a program written
+ * against the kernel header that passes &cmd.iova as a __u64 * would get an
+ * incompatible-pointer diagnostic (an error since GCC 14) with uint64_t here.
+ */
+#if (defined(__powerpc64__) || defined(__mips64) || defined(__alpha__)) &&                       \
+	!defined(__SANE_USERSPACE_TYPES__)
+typedef unsigned long iommufd_u64;
+#else
+typedef unsigned long long iommufd_u64;
+#endif
 /* 8-byte alignment even on 32-bit ABIs, like the kernel's __aligned_u64. */
-typedef uint64_t iommufd_aligned_u64 __attribute__((aligned(8)));
+typedef iommufd_u64 iommufd_aligned_u64 __attribute__((aligned(8)));
 /* Little-endian 64-bit words (hardware records passed through unchanged). */
-typedef uint64_t iommufd_aligned_le64 __attribute__((aligned(8)));
+typedef iommufd_u64 iommufd_aligned_le64 __attribute__((aligned(8)));
 
 #define IOMMUFD_TYPE (';')
 /* Same value as the kernel's _IO(type, nr): no size, no direction bits. */
@@ -53,6 +67,7 @@ typedef uint64_t iommufd_aligned_le64 __attribute__((aligned(8)));
 #define IOMMUFD_SIZE(type, n) IOMMUFD_ASSERT_(sizeof(struct type) == (n), #type " size")
 #define IOMMUFD_OFF(type, field, n)                                                              \
 	IOMMUFD_ASSERT_(offsetof(struct type, field) == (n), #type "." #field " offset")
+IOMMUFD_ASSERT_(sizeof(iommufd_u64) == 8, "iommufd_u64 size");
 
 enum {
 	IOMMUFD_CMD_BASE = 0x80,

@@ -169,7 +169,7 @@ struct iommu_test_cmd {
 			iommufd_u32 pasid;
 			iommufd_u32 grpid;
 			iommufd_u32 perm;
-			uint64_t addr; /* plain __u64 in the kernel */
+			iommufd_u64 addr; /* plain __u64 in the kernel */
 		} trigger_iopf;
 		struct {
 			iommufd_u32 id;

@@ -91,8 +91,8 @@ IOMMUFD_OFF(vfio_iommu_type1_info, pad, 20);
 #define VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE 1
 
 struct vfio_iova_range {
-	uint64_t start;
-	uint64_t end;
+	iommufd_u64 start;
+	iommufd_u64 end;
 };
 IOMMUFD_SIZE(vfio_iova_range, 16);
 
@@ -128,9 +128,9 @@ struct vfio_iommu_type1_dma_map {
 #define VFIO_DMA_MAP_FLAG_READ (1u << 0)  /* devices may read */
 #define VFIO_DMA_MAP_FLAG_WRITE (1u << 1) /* devices may write */
 #define VFIO_DMA_MAP_FLAG_VADDR (1u << 2) /* re-point an existing map (not supported) */
-	uint64_t vaddr;
-	uint64_t iova;
-	uint64_t size;
+	iommufd_u64 vaddr;
+	iommufd_u64 iova;
+	iommufd_u64 size;
 };
 IOMMUFD_SIZE(vfio_iommu_type1_dma_map, 32);
 IOMMUFD_OFF(vfio_iommu_type1_dma_map, argsz, 0);
@@ -142,9 +142,9 @@ IOMMUFD_OFF(vfio_iommu_type1_dma_map, size, 24);
 #define VFIO_IOMMU_MAP_DMA VFIO_IO_(13)
 
 struct vfio_bitmap {
-	uint64_t pgsize; /* bytes per bit */
-	uint64_t size;   /* bytes of data */
-	uint64_t *data;
+	iommufd_u64 pgsize; /* bytes per bit */
+	iommufd_u64 size;   /* bytes of data */
+	iommufd_u64 *data;
 };
 
 /* Unmap [iova, iova + size); size returns the bytes unmapped. */
@@ -154,8 +154,8 @@ struct vfio_iommu_type1_dma_unmap {
 #define VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP (1u << 0) /* not supported */
 #define VFIO_DMA_UNMAP_FLAG_ALL (1u << 1)              /* iova and size must be 0 */
 #define VFIO_DMA_UNMAP_FLAG_VADDR (1u << 2)            /* not supported */
-	uint64_t iova;
-	uint64_t size;
+	iommufd_u64 iova;
+	iommufd_u64 size;
 	uint8_t data[];
 };
 IOMMUFD_SIZE(vfio_iommu_type1_dma_unmap, 24);

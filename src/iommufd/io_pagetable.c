@@ -534,6 +534,102 @@ int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* ------------------------------------------------------------ cut */
+
+/*
+ * Split the area covering @iova so that @iova ends one area and @iova + 1
+ * starts the next. Both halves share the pages (one reference each), the
+ * storage domain and every domain's mappings: only the bookkeeping changes,
+ * nothing is unmapped or unpinned. This is what lets VFIO type1 (v1) unmap
+ * part of a mapping. As in the kernel, an area some access has pinned is not
+ * split (the access keeps no record of which half it used), nor one whose
+ * domains may hold large pages a split would cut through.
+ * Held: iova_rwsem for write.
+ */
+static int iopt_area_split(struct iopt_area *area, uint64_t iova)
+{
+	struct io_pagetable *iopt = area->iopt;
+	uint64_t first = iopt_area_iova(area), last = iopt_area_last_iova(area);
+	uint64_t align = iopt->iova_alignment, next = iova + 1;
+	struct iopt_pages *pages = area->pages;
+	struct iopt_area *lhs, *rhs;
+	int rc;
+
+	if (iova == first || iova == last)
+		return 0;
+	/* being mapped, unmapped or waited on by an unmap */
+	if (!pages || area->prevent_access)
+		return -EBUSY;
+	if ((next & (align - 1)) || (iopt_area_start_byte(area, next) & (align - 1)))
+		return -EINVAL;
+
+	lhs = fault_zalloc(iopt->ictx->fc, "iopt.area_split", sizeof(*lhs));
+	if (!lhs)
+		return -ENOMEM;
+	rhs = fault_zalloc(iopt->ictx->fc, "iopt.area_split", sizeof(*rhs));
+	if (!rhs) {
+		rc = -ENOMEM;
+		goto err_free_lhs;
+	}
+
+	pthread_mutex_lock(&pages->mutex);
+	if (area->num_accesses || (area->storage_domain && !iopt->disable_large_pages)) {
+		rc = -EINVAL;
+		goto err_unlock;
+	}
+	itree_remove(&iopt->area_itree, &area->node);
+	rc = iopt_insert_area(iopt, lhs, pages, first, iopt_area_start_byte(area, first),
+			      next - first, area->iommu_prot);
+	if (rc)
+		goto err_reinsert;
+	rc = iopt_insert_area(iopt, rhs, pages, next, iopt_area_start_byte(area, next),
+			      last - next + 1, area->iommu_prot);
+	if (rc)
+		goto err_remove_lhs;
+	if (area->storage_domain) {
+		itree_remove(&pages->domains_itree, &area->pages_node);
+		itree_insert(&pages->domains_itree, &lhs->pages_node);
+		itree_insert(&pages->domains_itree, &rhs->pages_node);
+	}
+	lhs->storage_domain = area->storage_domain;
+	rhs->storage_domain = area->storage_domain;
+	/* the old area's reference moves to lhs; rhs takes its own */
+	iopt_get_pages(pages);
+	lhs->pages = pages;
+	rhs->pages = pages;
+	pthread_mutex_unlock(&pages->mutex);
+	TRACE(iopt->ictx->tc, iommufd_area_remove, first, last);
+	fault_free(area);
+	return 0;
+
+err_remove_lhs:
+	itree_remove(&iopt->area_itree, &lhs->node);
+err_reinsert:
+	itree_insert(&iopt->area_itree, &area->node);
+err_unlock:
+	pthread_mutex_unlock(&pages->mutex);
+	fault_free(rhs);
+err_free_lhs:
+	fault_free(lhs);
+	return rc;
+}
+
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t num_iovas)
+{
+	int rc = 0;
+	size_t i;
+
+	pthread_rwlock_wrlock(&iopt->iova_rwsem);
+	for (i = 0; i != num_iovas && !rc; i++) {
+		struct iopt_area *area = area_iter_first(iopt, iovas[i], iovas[i]);
+
+		if (area)
+			rc = iopt_area_split(area, iovas[i]);
+	}
+	pthread_rwlock_unlock(&iopt->iova_rwsem);
+	return rc;
+}
+
 /* ---------------------------------------------------- allowed / reserved */
 
 int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree_root *allowed)

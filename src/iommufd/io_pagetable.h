@@ -240,6 +240,13 @@ int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *
 int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		    uint64_t *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
+/*
+ * Make each of @iovas the last byte of an area, splitting the area that
+ * covers it (VFIO type1 v1 unmap of part of a mapping). Stops at the first
+ * failure: EBUSY while the area is being (un)mapped, EINVAL when an access
+ * pins it, the split is misaligned, or its domains may use large pages.
+ */
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t num_iovas);
 
 /* Replaces the allowed list with @nodes (struct iopt_allowed), swapping it out. */
 int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree_root *allowed);

@@ -243,8 +243,11 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	if (cmd->length >= UINT64_MAX || cmd->src_iova >= UINT64_MAX ||
 	    cmd->dst_iova >= UINT64_MAX)
 		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	/*
+	 * Unlike IOAS_MAP, COPY does not insist on READABLE or WRITEABLE: the
+	 * kernel accepts a copy with neither (the new area then grants no
+	 * access), and its selftest copies with only FIXED_IOVA set.
+	 */
 	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
 	if (!src)
 		return -ENOENT;

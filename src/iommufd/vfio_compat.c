@@ -358,7 +358,21 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void *arg)
 		else
 			rc = iopt_unmap_all(&ioas->iopt, &unmapped);
 	} else {
-		rc = iopt_unmap_iova(&ioas->iopt, unmap.iova, unmap.size, &unmapped);
+		rc = 0;
+		/*
+		 * Type1 (v1) unmaps part of a mapping: cut the areas at both ends
+		 * of the range first, as the kernel's compat layer does for an
+		 * IOAS with large pages disabled (what VFIO_SET_IOMMU type1
+		 * sets). Type1v2 keeps iommufd's rule: whole areas only.
+		 */
+		if (READ_ONCE(ioas->iopt.disable_large_pages) && unmap.size &&
+		    unmap.iova + unmap.size - 1 >= unmap.iova) {
+			uint64_t cuts[2] = {unmap.iova + unmap.size - 1, unmap.iova - 1};
+
+			rc = iopt_cut_iova(&ioas->iopt, cuts, unmap.iova ? 2 : 1);
+		}
+		if (!rc)
+			rc = iopt_unmap_iova(&ioas->iopt, unmap.iova, unmap.size, &unmapped);
 	}
 	iommufd_put_object(ictx, &ioas->obj);
 	if (rc)

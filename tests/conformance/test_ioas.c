@@ -187,3 +187,58 @@ Test(ioas, copy_shares_pages)
 	conf_free(buf, 4 * PAGE);
 	close(fd);
 }
+
+/*
+ * COPY takes its access rights from its own flags and, unlike MAP, does not
+ * insist on READABLE or WRITEABLE: FIXED_IOVA alone is a valid copy. The
+ * source range is looked up before anything about the destination is
+ * checked, so a hole in the source is ENOENT whatever the flags; and a
+ * destination IOAS without domains takes any byte offset, so a copy may start
+ * in the middle of a page.
+ */
+Test(ioas, copy_without_access_flags)
+{
+	int fd = conf_open("/dev/iommu");
+	uint32_t src = conf_ioas_alloc(fd), dst = conf_ioas_alloc(fd);
+	char *buf = conf_alloc(4 * PAGE);
+	uint64_t iova = MOCK_APERTURE_START;
+	struct iommu_ioas_copy c = {
+		.size = sizeof(c),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = PAGE,
+		.dst_iova = 0,
+		.src_iova = MOCK_APERTURE_START,
+	};
+	int rc;
+
+	conf_mock_domain(fd, src, NULL, NULL, NULL);
+	cr_assert_eq(conf_map(fd, src, buf, 4 * PAGE, &iova, MAP_FIXED_RW), 0);
+	/* neither READABLE nor WRITEABLE, to a fixed IOVA of 0 in another IOAS */
+	rc = conf_ioctl(fd, IOMMU_IOAS_COPY, &c);
+	cr_assert_eq(rc, 0, "copy with FIXED_IOVA only: %s", strerror(rc));
+	/* and inside the source IOAS itself */
+	c.dst_ioas_id = src;
+	c.dst_iova = MOCK_APERTURE_START + 4 * PAGE;
+	rc = conf_ioctl(fd, IOMMU_IOAS_COPY, &c);
+	cr_assert_eq(rc, 0, "copy within one IOAS: %s", strerror(rc));
+	/* a hole in the source is ENOENT, even at an odd address */
+	c.dst_ioas_id = dst;
+	c.dst_iova = 16 * PAGE;
+	c.src_iova = MOCK_APERTURE_START - PAGE + 511;
+	cr_assert_eq(conf_ioctl(fd, IOMMU_IOAS_COPY, &c), ENOENT);
+	/* an unaligned source offset lands at any IOVA of a domain-less IOAS */
+	c.src_iova = MOCK_APERTURE_START + 3 * 511;
+	c.length = PAGE / 2;
+	rc = conf_ioctl(fd, IOMMU_IOAS_COPY, &c);
+	cr_assert_eq(rc, 0, "unaligned copy: %s", strerror(rc));
+	cr_assert_eq(conf_unmap(fd, dst, 16 * PAGE, PAGE / 2, NULL), 0);
+	/* the pages stay pinned once */
+	cr_assert_eq(conf_check_refs(fd, buf, 4 * PAGE, 1), 0);
+	cr_assert_eq(conf_unmap(fd, dst, 0, UINT64_MAX, NULL), 0);
+	cr_assert_eq(conf_unmap(fd, src, 0, UINT64_MAX, NULL), 0);
+	cr_assert_eq(conf_check_refs(fd, buf, 4 * PAGE, 0), 0);
+	conf_free(buf, 4 * PAGE);
+	close(fd);
+}

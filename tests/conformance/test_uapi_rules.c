@@ -8,6 +8,11 @@
 
 #include <poll.h>
 
+#if defined(__linux__) && __has_include(<linux/types.h>)
+#include <linux/types.h>
+#define HAVE_LINUX_TYPES 1
+#endif
+
 Test(uapi_rules, fd_is_simulated_and_closes)
 {
 	int fd = conf_open("/dev/iommu");
@@ -118,4 +123,37 @@ Test(uapi_rules, other_files_untouched)
 	cr_assert_eq(errno, ENOTTY);
 	cr_assert_eq(close(fd), 0);
 	cr_assert_eq(open("/dev/iommu-not", O_RDWR), -1);
+}
+
+/*
+ * A program written against the kernel's header hands the address of a
+ * 64-bit field to code taking a __u64 pointer (the kernel selftest's map
+ * helper takes &copy_cmd.src_iova as a __u64 *). Our 64-bit fields must
+ * therefore be the very C type __u64 is, not merely one of the same size:
+ * uint64_t is unsigned long on LP64, __u64 is unsigned long long, and GCC 14
+ * rejects the mismatch as an incompatible pointer.
+ */
+Test(uapi_rules, u64_fields_have_the_kernel_type)
+{
+#ifdef HAVE_LINUX_TYPES
+	struct iommu_ioas_copy c = {0};
+	struct iommu_ioas_map m = {0};
+	struct vfio_iommu_type1_dma_map vm = {0};
+	__u64 *p;
+
+	_Static_assert(__builtin_types_compatible_p(__typeof__(c.src_iova), __u64),
+		       "iommu_ioas_copy.src_iova is not a __u64");
+	_Static_assert(__builtin_types_compatible_p(__typeof__(m.iova), __u64),
+		       "iommu_ioas_map.iova is not a __u64");
+	_Static_assert(__builtin_types_compatible_p(__typeof__(vm.vaddr), __u64),
+		       "vfio_iommu_type1_dma_map.vaddr is not a __u64");
+	p = &c.src_iova;
+	*p = 1;
+	p = &m.iova;
+	*p = 2;
+	cr_assert_eq(c.src_iova + m.iova, 3);
+	cr_assert_eq(_Alignof(__typeof__(c.src_iova)), 8);
+#else
+	/* no kernel uAPI types on this system: nothing to compare with */
+#endif
 }

@@ -237,3 +237,116 @@ Test(vfio, dma_entry_limit)
 	conf_free(buf, 8 * PAGE);
 	close(fd);
 }
+
+/*
+ * Type1 (v1) may unmap part of a mapping: the mapping is cut at both ends of
+ * the range and only the middle goes. Here one 16-page mapping on a container
+ * backed by a mock domain is taken apart page by page in a shuffled order
+ * (fixed seed); every unmap reports exactly one page, the domain keeps the
+ * rest mapped, and at the end nothing stays pinned. Type1v2 on the same
+ * layout refuses (iommufd's whole-area rule).
+ */
+static void unmap_pieces(int version)
+{
+	int fd = conf_open("/dev/iommu");
+	uint32_t ioas = conf_ioas_alloc(fd), hwpt = 0;
+	struct iommu_vfio_ioas v = {.size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET, .ioas_id = ioas};
+	enum { N = 16 };
+	char *buf = conf_alloc(N * PAGE);
+	unsigned int order[N], i, seed = 1234;
+	uint64_t done = 0;
+
+	conf_mock_domain(fd, ioas, NULL, &hwpt, NULL);
+	cr_assert_eq(conf_ioctl(fd, IOMMU_VFIO_IOAS, &v), 0);
+	cr_assert_eq(ioctl(fd, VFIO_SET_IOMMU, version), 0);
+	memset(buf, 0x5a, N * PAGE);
+	cr_assert_eq(map_dma(fd, buf, MOCK_APERTURE_START, N * PAGE, RW), 0);
+	cr_assert_eq(conf_check_refs(fd, buf, N * PAGE, 1), 0);
+	for (i = 0; i != N; i++)
+		order[i] = i;
+	for (i = N - 1; i; i--) {
+		unsigned int j = rand_r(&seed) % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	if (version == VFIO_TYPE1v2_IOMMU) {
+		cr_assert_eq(unmap_dma(fd, MOCK_APERTURE_START + order[0] * PAGE, PAGE, 0, NULL),
+			     ENOENT);
+		cr_assert_eq(unmap_dma(fd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done), 0);
+		cr_assert_eq(done, N * PAGE);
+		goto out;
+	}
+	for (i = 0; i != N; i++) {
+		struct iommu_test_cmd check = {
+			.size = sizeof(check),
+			.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+			.id = hwpt,
+			.check_map = {.iova = MOCK_APERTURE_START + order[i] * PAGE,
+				      .length = PAGE,
+				      .uptr = (uintptr_t)buf + order[i] * PAGE},
+		};
+		int rc;
+
+		/* still mapped in the domain until its own unmap */
+		cr_assert_eq(conf_ioctl(fd, IOMMU_TEST_CMD, &check), 0, "page %u (seed 1234)",
+			     order[i]);
+		rc = unmap_dma(fd, MOCK_APERTURE_START + order[i] * PAGE, PAGE, 0, &done);
+		cr_assert_eq(rc, 0, "unmap of page %u: %s (seed 1234)", order[i], strerror(rc));
+		cr_assert_eq(done, PAGE);
+		cr_assert_neq(conf_ioctl(fd, IOMMU_TEST_CMD, &check), 0, "page %u left mapped",
+			      order[i]);
+	}
+	cr_assert_eq(unmap_dma(fd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done), 0);
+	cr_assert_eq(done, 0, "nothing left after the pieces");
+out:
+	cr_assert_eq(conf_check_refs(fd, buf, N * PAGE, 0), 0);
+	conf_free(buf, N * PAGE);
+	close(fd);
+}
+
+Test(vfio, type1_unmaps_part_of_a_mapping)
+{
+	unmap_pieces(VFIO_TYPE1_IOMMU);
+}
+
+Test(vfio, type1v2_does_not_cut)
+{
+	unmap_pieces(VFIO_TYPE1v2_IOMMU);
+}
+
+/* A range some access has pinned is not cut (the kernel's rule): EINVAL. */
+Test(vfio, type1_cut_refused_under_an_access)
+{
+	int fd = conf_open("/dev/iommu");
+	uint32_t ioas = conf_ioas_alloc(fd);
+	struct iommu_vfio_ioas v = {.size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET, .ioas_id = ioas};
+	struct iommu_test_cmd create = {.size = sizeof(create),
+					.op = IOMMU_TEST_OP_CREATE_ACCESS,
+					.id = ioas,
+					.create_access = {
+						.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES}};
+	struct iommu_test_cmd pin = {.size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES};
+	char *buf = conf_alloc(4 * PAGE);
+	uint64_t done = 0;
+
+	conf_mock_domain(fd, ioas, NULL, NULL, NULL);
+	cr_assert_eq(conf_ioctl(fd, IOMMU_VFIO_IOAS, &v), 0);
+	cr_assert_eq(ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU), 0);
+	cr_assert_eq(map_dma(fd, buf, MOCK_APERTURE_START, 4 * PAGE, RW), 0);
+	cr_assert_eq(conf_ioctl(fd, IOMMU_TEST_CMD, &create), 0);
+	pin.id = create.create_access.out_access_fd;
+	pin.access_pages.iova = MOCK_APERTURE_START;
+	pin.access_pages.length = PAGE;
+	pin.access_pages.uptr = (uintptr_t)buf;
+	cr_assert_eq(conf_ioctl(fd, IOMMU_TEST_CMD, &pin), 0);
+	cr_assert_eq(unmap_dma(fd, MOCK_APERTURE_START + 2 * PAGE, PAGE, 0, NULL), EINVAL);
+	cr_assert_eq(close((int)pin.id), 0);
+	/* with the access gone the cut works */
+	cr_assert_eq(unmap_dma(fd, MOCK_APERTURE_START + 2 * PAGE, PAGE, 0, &done), 0);
+	cr_assert_eq(done, PAGE);
+	cr_assert_eq(unmap_dma(fd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &done), 0);
+	cr_assert_eq(done, 3 * PAGE);
+	conf_free(buf, 4 * PAGE);
+	close(fd);
+}

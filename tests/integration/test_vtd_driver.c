@@ -49,6 +49,9 @@
 #define FR_SM_NO_WRITE 0x85
 #define FR_SM_NO_READ 0x86
 #define FR_SM_SS_NOT_PRESENT 0x79 /* no R or W: the second-stage entry is not present */
+#define FR_SM_FS_NOT_PRESENT 0x71 /* first stage: P clear (§7.1.3, SFS.2) */
+#define DESC_IOTLB 2
+#define DESC_PIOTLB 6 /* PASID-based IOTLB invalidation (§6.5.2.4) */
 
 /* --------------------------------------------------------------- setup */
 
@@ -75,6 +78,33 @@ static void env_init_mode(struct env *e, const struct vtd_config *cfg, unsigned 
 	cr_assert_eq(plat_iommu_add_vtd(e->m, cfg, &e->pi), 0);
 	cr_assert_eq(intel_iommu_probe(e->pi, &o, &e->iommu), 0);
 	cr_assert_eq(intel_iommu_scalable(e->iommu), mode == INTEL_MODE_SCALABLE);
+	for (i = 0; i < ndev; i++) {
+		struct plat_dev_config dc = {.bus = 0, .dev = (uint8_t)(2 + i), .fn = 0};
+
+		cr_assert_eq(plat_dev_add(e->pi, &dc, &e->pd[i]), 0);
+		cr_assert_eq(intel_iommu_probe_device(e->iommu, e->pd[i], &e->dev[i]), 0);
+	}
+	e->ndev = ndev;
+}
+
+/* Scalable mode with first-stage domains (opts.first_stage), @levels 4 or 5. */
+static void env_init_fs(struct env *e, const struct vtd_config *cfg, unsigned ndev,
+			uint64_t mem_size, unsigned levels)
+{
+	struct mach_config mc = {.mem_size = mem_size, .seed = 1};
+	struct intel_iommu_options o;
+	unsigned i;
+
+	memset(e, 0, sizeof(*e));
+	intel_iommu_options_default(&o);
+	o.mode = INTEL_MODE_SCALABLE;
+	o.first_stage = true;
+	o.levels = levels;
+	cr_assert_eq(mach_create(&mc, &e->m), 0);
+	cr_assert_eq(plat_iommu_add_vtd(e->m, cfg, &e->pi), 0);
+	cr_assert_eq(intel_iommu_probe(e->pi, &o, &e->iommu), 0);
+	cr_assert(intel_iommu_first_stage(e->iommu));
+	cr_assert_eq(intel_iommu_levels(e->iommu), levels);
 	for (i = 0; i < ndev; i++) {
 		struct plat_dev_config dc = {.bus = 0, .dev = (uint8_t)(2 + i), .fn = 0};
 
@@ -213,6 +243,7 @@ struct xcheck {
 	uint8_t sllps;
 	unsigned op;
 	bool sm;
+	bool fs; /* first-stage domain (scalable mode) */
 };
 
 static bool overlaps(struct xcheck *x, uint64_t iova, uint64_t size)
@@ -225,7 +256,8 @@ static bool overlaps(struct xcheck *x, uint64_t iova, uint64_t size)
 
 #define XFAIL(x, fmt, ...)                                                                         \
 	cr_assert_fail("%s seed %llu levels %u sllps %u op %u: " fmt,                              \
-		       (x)->sm ? "scalable" : "legacy", (unsigned long long)(x)->seed0, (x)->levels, \
+		       (x)->fs ? "first-stage" : (x)->sm ? "scalable" : "legacy",                   \
+		       (unsigned long long)(x)->seed0, (x)->levels,                                \
 		       (x)->sllps, (x)->op, ##__VA_ARGS__)
 
 /* Translate @iova with @acc through the model and check it against @r (NULL = unmapped). */
@@ -236,7 +268,9 @@ static void check_addr(struct xcheck *x, const struct region *r, uint64_t iova, 
 
 	if (plat_dev_translate(x->e.pd[0], iova, acc, PLAT_NO_PASID, &t))
 		XFAIL(x, "translate failed");
-	allowed = r && ((acc == HWM_ACC_READ && (r->prot & IOMMU_READ)) ||
+	/* First stage: a present page is readable (P), a write-only mapping too. */
+	allowed = r && ((acc == HWM_ACC_READ &&
+			 (r->prot & (x->fs ? IOMMU_READ | IOMMU_WRITE : IOMMU_READ))) ||
 			(acc == HWM_ACC_WRITE && (r->prot & IOMMU_WRITE)));
 	if (allowed) {
 		uint64_t want = r->pa + (iova - r->iova);
@@ -258,7 +292,7 @@ static void check_addr(struct xcheck *x, const struct region *r, uint64_t iova, 
 
 		/* Legacy reports a missing entry as the access's permission fault. */
 		if (x->sm && !r)
-			want = FR_SM_SS_NOT_PRESENT;
+			want = x->fs ? FR_SM_FS_NOT_PRESENT : FR_SM_SS_NOT_PRESENT;
 
 		if (t.status != HWM_XLATE_FAULT)
 			XFAIL(x, "iova %#llx acc %u translated to %#llx, want a fault",
@@ -330,20 +364,30 @@ static void xcheck_unmap_one(struct xcheck *x)
 	check_region(x, &r, NULL);
 }
 
-static void run_crosscheck_mode(unsigned levels, uint8_t sllps, uint64_t seed, unsigned ops,
-			       bool sm)
+static void run_crosscheck_impl(unsigned levels, uint8_t sllps, uint64_t seed, unsigned ops,
+				bool sm, bool fs)
 {
 	struct vtd_config cfg = cfg_levels(levels, sllps);
 	struct intel_iommu_stats st;
 	struct xcheck *x = calloc(1, sizeof(*x));
 	uint64_t top, win = 64 * SZ_1G;
+	struct vtd_stats vs;
 
 	cr_assert(x);
 	x->seed = x->seed0 = seed;
 	x->levels = levels;
 	x->sllps = sllps;
-	x->sm = sm;
-	env_init_mode(&x->e, &cfg, 1, 256ULL << 20, sm ? INTEL_MODE_SCALABLE : INTEL_MODE_LEGACY);
+	x->sm = sm || fs;
+	x->fs = fs;
+	if (fs) {
+		/* First-stage page sizes: 2 MiB always, 1 GiB per FL1GP; 5 levels per FL5LP. */
+		cfg.fl1gp = (sllps & 2) != 0;
+		cfg.fl5lp = levels == 5;
+		env_init_fs(&x->e, &cfg, 1, 256ULL << 20, levels);
+	} else {
+		env_init_mode(&x->e, &cfg, 1, 256ULL << 20,
+			      sm ? INTEL_MODE_SCALABLE : INTEL_MODE_LEGACY);
+	}
 	cr_assert_eq(iommu_domain_alloc_paging(x->e.dev[0], 0, &x->d), 0);
 	cr_assert_eq(iommu_attach_device(x->d, x->e.dev[0]), 0);
 	top = x->d->geometry.aperture_end + 1;
@@ -362,6 +406,11 @@ static void run_crosscheck_mode(unsigned levels, uint8_t sllps, uint64_t seed, u
 	while (x->n)
 		xcheck_unmap_one(x);
 	assert_checker_silent(&x->e);
+	cr_assert_eq(vtd_get_stats(plat_iommu_hw(x->e.pi), &vs), 0);
+	if (fs)
+		cr_expect_gt(vs.descriptors[DESC_PIOTLB], 0, "PASID-based IOTLB invalidations");
+	else
+		cr_expect_eq(vs.descriptors[DESC_PIOTLB], 0);
 	iommu_detach_device(x->d, x->e.dev[0]);
 	iommu_domain_free(x->d);
 	intel_iommu_get_stats(x->e.iommu, &st);
@@ -372,11 +421,23 @@ static void run_crosscheck_mode(unsigned levels, uint8_t sllps, uint64_t seed, u
 	free(x);
 }
 
-/* Each configuration in both translation modes: legacy and scalable (PGTT = second stage). */
+static void run_crosscheck_mode(unsigned levels, uint8_t sllps, uint64_t seed, unsigned ops,
+				bool sm)
+{
+	run_crosscheck_impl(levels, sllps, seed, ops, sm, false);
+}
+
+/*
+ * Each configuration in both translation modes: legacy and scalable (PGTT =
+ * second stage); 4 and 5 levels also with first-stage domains (PGTT = first
+ * stage, x86-64 tables, type 6 invalidations; sllps picks FL1GP).
+ */
 static void run_crosscheck(unsigned levels, uint8_t sllps, uint64_t seed, unsigned ops)
 {
 	run_crosscheck_mode(levels, sllps, seed, ops, false);
 	run_crosscheck_mode(levels, sllps, seed, ops, true);
+	if (levels >= 4)
+		run_crosscheck_impl(levels, sllps, seed, ops, true, true);
 }
 
 Test(vtd_driver, crosscheck_3level)
@@ -1009,5 +1070,104 @@ Test(vtd_driver, scalable_replace_and_block)
 	cr_expect_eq(st.tables_live, 0);
 	while (intel_iommu_pop_fault(e.iommu, &(struct intel_fault_info){0}) == 0)
 		;
+	env_fini(&e);
+}
+
+/*
+ * First-stage domains (opts.first_stage): probe needs scalable mode and
+ * FLTS (and FL5LP for 5 levels); the PASID entry is PGTT = first stage;
+ * permissions as x86-64 paging gives them (P readable, R/W writable);
+ * unmaps are PASID-based IOTLB invalidations (type 6), never type 2; the
+ * aperture is the canonical lower half.
+ */
+Test(vtd_driver, first_stage_domain)
+{
+	struct vtd_config cfg = cfg_levels(4, 3);
+	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 1};
+	struct intel_iommu_options o;
+	struct vtd_stats v0, v1;
+	struct intel_iommu *bad;
+	struct plat_iommu *pi;
+	struct iommu_domain *d;
+	struct hwm_xlate t;
+	struct mach *m;
+	struct env e;
+
+	/* Refused: no FLTS; legacy mode; 5 levels without FL5LP; 3 levels. */
+	cr_assert_eq(mach_create(&mc, &m), 0);
+	intel_iommu_options_default(&o);
+	o.first_stage = true;
+	o.mode = INTEL_MODE_SCALABLE;
+	cfg.flts = false;
+	cfg.nest = false; /* the model refuses nesting without FLTS */
+	cr_assert_eq(plat_iommu_add_vtd(m, &cfg, &pi), 0);
+	cr_assert_eq(intel_iommu_probe(pi, &o, &bad), -ENODEV);
+	plat_iommu_remove(pi);
+	cfg.flts = true;
+	cfg.nest = true;
+	cr_assert_eq(plat_iommu_add_vtd(m, &cfg, &pi), 0);
+	o.mode = INTEL_MODE_LEGACY;
+	cr_assert_eq(intel_iommu_probe(pi, &o, &bad), -ENODEV);
+	o.mode = INTEL_MODE_SCALABLE;
+	o.levels = 5;
+	cr_assert_eq(intel_iommu_probe(pi, &o, &bad), -ENODEV);
+	o.levels = 3;
+	cr_assert_eq(intel_iommu_probe(pi, &o, &bad), -ENODEV);
+	plat_iommu_remove(pi);
+	mach_destroy(m);
+
+	env_init_fs(&e, &cfg, 1, 64ULL << 20, 4);
+	cr_assert_eq(iommu_domain_alloc_paging(e.dev[0], 0, &d), 0);
+	cr_assert_eq(d->geometry.aperture_end, (1ULL << 47) - 1);
+	cr_assert_eq(d->pgsize_bitmap, SZ_4K | SZ_2M | SZ_1G);
+	cr_assert_eq(iommu_attach_device(d, e.dev[0]), 0);
+	cr_assert_eq(iommu_map(d, 0x100000, 0x200000, SZ_4K, IOMMU_READ), 0);
+	cr_assert_eq(iommu_map(d, 0x101000, 0x201000, SZ_4K, IOMMU_WRITE), 0);
+	cr_assert_eq(iommu_map(d, SZ_1G, SZ_1G, SZ_2M, IOMMU_READ | IOMMU_WRITE), 0);
+	cr_assert_eq(iommu_map(d, 1ULL << 47, 0x300000, SZ_4K, IOMMU_READ), -EFAULT);
+	/* Read-only: reads, no writes (0x85). Write-only: readable too (P). */
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x100000, HWM_ACC_READ, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_OK);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x100000, HWM_ACC_WRITE, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_FAULT);
+	cr_assert_eq(t.fault.reason, FR_SM_NO_WRITE);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x101000, HWM_ACC_READ, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_OK);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x101000, HWM_ACC_WRITE, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_OK);
+	cr_assert_eq(t.pa, 0x201000);
+	/* A 2 MiB leaf (PS in the PDE). */
+	cr_assert_eq(plat_dev_translate(e.pd[0], SZ_1G + 0x12345, HWM_ACC_WRITE, PLAT_NO_PASID, &t),
+		     0);
+	cr_assert_eq(t.status, HWM_XLATE_OK);
+	cr_assert_eq(t.pa, SZ_1G + 0x12345);
+	cr_assert_geq(t.page_size, SZ_2M);
+	/* Unmap with a warm IOTLB: type 6, no type 2; then not present (0x71). */
+	cr_assert_eq(vtd_get_stats(plat_iommu_hw(e.pi), &v0), 0);
+	cr_assert_eq(iommu_unmap(d, SZ_1G, SZ_2M), SZ_2M);
+	cr_assert_eq(iommu_unmap(d, 0x100000, 2 * SZ_4K), 2 * SZ_4K);
+	cr_assert_eq(vtd_get_stats(plat_iommu_hw(e.pi), &v1), 0);
+	cr_assert_eq(v1.descriptors[DESC_PIOTLB] - v0.descriptors[DESC_PIOTLB], 2);
+	cr_assert_eq(v1.descriptors[DESC_IOTLB], v0.descriptors[DESC_IOTLB]);
+	cr_assert_eq(plat_dev_translate(e.pd[0], SZ_1G + 0x12345, HWM_ACC_READ, PLAT_NO_PASID, &t),
+		     0);
+	cr_assert_eq(t.status, HWM_XLATE_FAULT);
+	cr_assert_eq(t.fault.reason, FR_SM_FS_NOT_PRESENT);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x100000, HWM_ACC_READ, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_FAULT);
+	cr_assert_eq(t.fault.reason, FR_SM_FS_NOT_PRESENT);
+	/* Detach: the RID_PASID entry goes (0x59), through a type 6 too. */
+	cr_assert_eq(iommu_map(d, 0x100000, 0x200000, SZ_4K, IOMMU_READ), 0);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x100000, HWM_ACC_READ, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_OK);
+	cr_assert_eq(vtd_get_stats(plat_iommu_hw(e.pi), &v0), 0);
+	iommu_detach_device(d, e.dev[0]);
+	cr_assert_eq(vtd_get_stats(plat_iommu_hw(e.pi), &v1), 0);
+	cr_assert_eq(v1.descriptors[DESC_PIOTLB] - v0.descriptors[DESC_PIOTLB], 1);
+	cr_assert_eq(plat_dev_translate(e.pd[0], 0x100000, HWM_ACC_READ, PLAT_NO_PASID, &t), 0);
+	cr_assert_eq(t.status, HWM_XLATE_FAULT);
+	cr_assert_eq(t.fault.reason, 0x59);
+	assert_checker_silent(&e);
+	iommu_domain_free(d);
 	env_fini(&e);
 }

@@ -10,6 +10,11 @@
  * next table's address; a leaf is R/W per prot, PS above level 1, SNP for
  * IOMMU_CACHE when ECAP.SC, and the output address (bits 51:12).
  *
+ * First-stage domains (opts.first_stage, scalable mode, §3.6, §9.7) use
+ * the same tree code with x86-64 entries: P|R/W|U/S|A for tables, P|U/S|A
+ * (+R/W|D when writable) for leaves, PS at the same bit 7; A and D are
+ * preset so the unit never writes an entry this code compares-and-swaps.
+ *
  * Concurrency. map and unmap may run at once on disjoint IOVA ranges (the
  * iommu core's contract). Missing intermediate tables are installed with a
  * compare-and-exchange on the parent entry; the loser frees its frame and
@@ -268,7 +273,7 @@ static int switch_to_large(struct intel_domain *dom, uint64_t *pte, uint64_t e, 
 	pthread_mutex_lock(&dom->lock);
 	for (i = 0; i < dom->nunits; i++) {
 		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, iova,
-				      iova + lvl_size(lvl) - 1, false);
+				      iova + lvl_size(lvl) - 1, false, true);
 		if (r && !rc)
 			rc = r;
 	}
@@ -300,7 +305,7 @@ static int pt_map(struct intel_domain *dom, uint64_t iova, uint64_t pa, unsigned
 				if (rc)
 					return rc;
 				exp = 0;
-				e = npa | SL_PTE_R | SL_PTE_W;
+				e = npa | dom->tbl_attrs;
 				if (!__atomic_compare_exchange_n(&t[idx], &exp, e, false,
 								 __ATOMIC_ACQ_REL,
 								 __ATOMIC_ACQUIRE)) {
@@ -356,6 +361,17 @@ static int intel_map_pages(struct iommu_domain *d, uint64_t iova, uint64_t paddr
 		return -EFAULT;
 	if (paddr + size - 1 > VTD_ADDR_MASK)
 		return -EINVAL;
+	if (dom->fs) {
+		/*
+		 * §9.7: P makes a page readable (a write-only mapping reads too,
+		 * as Linux's); U/S for requests without PASID; A and, when
+		 * writable, D preset (no hardware write-back).
+		 */
+		attrs = FL_PTE_P | FL_PTE_US | FL_PTE_A;
+		if (prot & IOMMU_WRITE)
+			attrs |= FL_PTE_RW | FL_PTE_D;
+		return pt_map(dom, iova, paddr, lvl, pgcount, attrs, mapped);
+	}
 	if (prot & IOMMU_READ)
 		attrs |= SL_PTE_R;
 	if (prot & IOMMU_WRITE)
@@ -490,7 +506,8 @@ static void intel_iotlb_sync(struct iommu_domain *d, struct iommu_iotlb_gather *
 		return;
 	}
 	for (i = 0; i < dom->nunits; i++) {
-		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, g->start, g->end, ih);
+		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, g->start, g->end, ih,
+				      true);
 		if (r && !rc)
 			rc = r;
 	}
@@ -521,8 +538,9 @@ static int intel_iotlb_sync_map(struct iommu_domain *d, uint64_t iova, size_t si
 	for (i = 0; i < dom->nunits; i++) {
 		if (!CAP_CM(dom->units[i].iommu->cap))
 			continue;
+		/* Device TLBs never hold not-present results: no device-TLB flush. */
 		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, iova, iova + size - 1,
-				      false);
+				      false, false);
 		if (r && !rc)
 			rc = r;
 	}
@@ -579,6 +597,8 @@ static int dom_unit_get(struct intel_domain *dom, struct intel_iommu *iommu, uin
 	rc = intel_did_alloc(iommu, did);
 	if (rc)
 		goto out;
+	/* Before any flush of this DID: first-stage ids take PASID-based IOTLB invalidations. */
+	intel_did_set_fs(iommu, *did, dom->fs);
 	dom->units[dom->nunits].iommu = iommu;
 	dom->units[dom->nunits].did = *did;
 	dom->units[dom->nunits].refs = 1;
@@ -615,23 +635,33 @@ static int intel_attach_dev(struct iommu_domain *d, struct iommu_dev *dev)
 	uint16_t did;
 	int rc;
 
-	/* The unit must walk this domain's format (§9.3 AW, §11.4.2 SAGAW, SLLPS). */
-	if (!(iommu->sagaw & (1u << (dom->levels - 2))) ||
-	    (d->pgsize_bitmap & ~iommu->pgsize_bitmap) ||
-	    (iommu->mgaw < 64 && d->geometry.aperture_end > (1ULL << iommu->mgaw) - 1))
+	/*
+	 * The unit must walk this domain's format: second stage §9.3 AW,
+	 * §11.4.2 SAGAW, SLLPS, MGAW; first stage scalable mode with FLTS,
+	 * FL5LP for 5 levels, FL1GP for 1 GiB pages.
+	 */
+	if (dom->fs) {
+		if (!iommu->sm || !iommu->fs_pgsize_bitmap ||
+		    (dom->levels == 5 && !CAP_FL5LP(iommu->cap)) ||
+		    (d->pgsize_bitmap & ~iommu->fs_pgsize_bitmap))
+			return -EINVAL;
+	} else if (!(iommu->sagaw & (1u << (dom->levels - 2))) ||
+		   (d->pgsize_bitmap & ~iommu->pgsize_bitmap) ||
+		   (iommu->mgaw < 64 && d->geometry.aperture_end > (1ULL << iommu->mgaw) - 1)) {
 		return -EINVAL;
+	}
 	pthread_mutex_lock(&iommu->lock);
 	rc = dom_unit_get(dom, iommu, &did);
 	if (rc)
 		goto out;
-	rc = intel_ctx_set(iommu, info, did, dom->pgd_pa, dom->levels);
+	rc = intel_ctx_set(iommu, info, did, dom->pgd_pa, dom->levels, dom->fs);
 	if (rc) {
 		dom_unit_put(dom, iommu);
 		/* Keep the device on what it used before (best effort). */
 		if (old && !info->ctx_present) {
 			uint16_t odid = (uint16_t)intel_domain_did(&old->domain, iommu);
 
-			intel_ctx_set(iommu, info, odid, old->pgd_pa, old->levels);
+			intel_ctx_set(iommu, info, odid, old->pgd_pa, old->levels, old->fs);
 		}
 		goto out;
 	}
@@ -734,7 +764,10 @@ int intel_domain_alloc_paging(struct iommu_device *idev, struct iommu_dev *dev, 
 	dom->fc = iommu->fc;
 	dom->maker = iommu;
 	dom->levels = iommu->levels;
-	dom->snp = ECAP_SC(iommu->ecap);
+	dom->fs = iommu->fs;
+	dom->snp = !dom->fs && ECAP_SC(iommu->ecap); /* SNP is a second-stage bit (§9.8) */
+	dom->tbl_attrs =
+		dom->fs ? FL_PTE_P | FL_PTE_RW | FL_PTE_US | FL_PTE_A : SL_PTE_R | SL_PTE_W;
 	pthread_mutex_init(&dom->lock, NULL);
 	if (iommu->opts.lazy) {
 		dom->lazy = true;
@@ -751,8 +784,14 @@ int intel_domain_alloc_paging(struct iommu_device *idev, struct iommu_dev *dev, 
 		goto err_free;
 	dom->domain.type = IOMMU_DOMAIN_PAGING;
 	dom->domain.ops = &intel_domain_ops;
-	dom->domain.pgsize_bitmap = iommu->pgsize_bitmap;
+	dom->domain.pgsize_bitmap = dom->fs ? iommu->fs_pgsize_bitmap : iommu->pgsize_bitmap;
 	bits = min(iommu->mgaw, lvl_shift(dom->levels) + 9);
+	/*
+	 * First stage: input addresses must be canonical (§3.6.1), so only the
+	 * lower half, bit N-1 clear (Linux's first-level width).
+	 */
+	if (dom->fs)
+		bits = min(iommu->mgaw, lvl_shift(dom->levels) + 8);
 	dom->domain.geometry.aperture_start = 0;
 	dom->domain.geometry.aperture_end = bits >= 64 ? UINT64_MAX : (1ULL << bits) - 1;
 	dom->domain.geometry.force_aperture = true;

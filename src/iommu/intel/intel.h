@@ -52,6 +52,31 @@ struct intel_iommu_options {
 	uint64_t timeout_ns;
 	/* Force the table depth (3, 4 or 5 levels) instead of choosing from SAGAW/MGAW. */
 	unsigned levels;
+	/*
+	 * ATS (PCIe Address Translation Services, VT-d §4): on a unit with
+	 * ECAP.DT, an endpoint whose PCI function has the ATS capability gets
+	 * translation requests allowed (legacy context TT = 01, §9.3; scalable
+	 * context DTE, §9.4) and its ATS Enable bit set by the driver, and every
+	 * IOTLB invalidation of its domain is followed by a device-TLB
+	 * invalidation (§6.5.2.5). Default false: the replay goldens were
+	 * recorded without ATS. An endpoint whose ATS Enable bit is already set
+	 * (plat_dev_set_ats) when it is probed uses its device TLB whatever this
+	 * says.
+	 */
+	bool ats;
+	/*
+	 * First-stage domains (§3.6, §9.7: x86-64 tables, PGTT = 001,
+	 * PASID-based IOTLB invalidation): paging domains this unit makes use the
+	 * first stage instead of the second. Needs scalable mode and ECAP.FLTS
+	 * (-ENODEV at probe otherwise). 4-level; 5-level with levels = 5 and
+	 * CAP.FL5LP; 2 MiB pages, 1 GiB with CAP.FL1GP. Default false.
+	 */
+	bool first_stage;
+	/*
+	 * Testing only: issue no device-TLB invalidations at all, so a test can
+	 * show the stale device-TLB entries they remove. Never in real use.
+	 */
+	bool skip_devtlb_inval;
 };
 
 /* Fill @o with the defaults above (NULL options at probe mean these). */
@@ -103,7 +128,7 @@ struct intel_iommu_stats {
 	uint64_t iotlb_dsi; /* domain-selective */
 	uint64_t iotlb_global;
 	uint64_t cc_invalidations; /* context-cache invalidations */
-	uint64_t devtlb_invalidations;
+	uint64_t devtlb_invalidations; /* device-TLB (type 3) descriptors issued */
 	uint64_t pc_invalidations; /* PASID-cache invalidations (scalable mode) */
 	uint64_t tables_live; /* page-table pages allocated and not yet freed */
 	uint64_t fq_flushes; /* lazy mode: flush-queue flushes */
@@ -136,6 +161,8 @@ uint64_t intel_iommu_cap(struct intel_iommu *iommu);
 uint64_t intel_iommu_ecap(struct intel_iommu *iommu);
 /* True when the unit runs in scalable mode (RTADDR.TTM = 01). */
 bool intel_iommu_scalable(struct intel_iommu *iommu);
+/* True when the domains this unit makes are first-stage (opts.first_stage). */
+bool intel_iommu_first_stage(struct intel_iommu *iommu);
 /* Levels (3/4/5) of the domains this unit makes. */
 unsigned intel_iommu_levels(struct intel_iommu *iommu);
 /* Domain id @d uses on @iommu, or -ENOENT when not attached there. */

@@ -69,12 +69,20 @@ struct intel_iommu {
 	uint32_t ndoms;
 	bool removed;
 	bool sm; /* scalable mode: root/context/PASID structures of §9.2, §9.4-§9.6 */
+	bool fs; /* domains made here are first-stage (opts.first_stage) */
+	uint64_t fs_pgsize_bitmap; /* first-stage page sizes (4K, 2M, FL1GP 1G); 0 without FLTS */
 
 	pthread_mutex_t lock;
 	uint64_t root_pa;
 	uint64_t ctx_pa[256]; /* context table per bus (scalable: devfn 0-127), 0 = none */
 	uint64_t ctx_hi_pa[256]; /* scalable: context table of devfn 128-255 */
-	uint64_t *did_map; /* bitmap of ndoms domain ids; 0 reserved */
+	/*
+	 * Bitmap of ndoms domain ids (0 reserved), followed in the same
+	 * allocation by a bitmap of the ids whose domain is first-stage (their
+	 * IOTLB invalidations are PASID-based, §6.5.2.4); did_words each.
+	 */
+	uint64_t *did_map;
+	uint32_t did_words;
 
 	pthread_mutex_t devs_lock;
 	struct intel_dev *devs;
@@ -113,7 +121,19 @@ struct intel_dev {
 	/* Scalable mode: the context entry and the endpoint's PASID directory and table. */
 	bool sm_ctx;
 	uint64_t pasid_dir_pa, pasid_tbl_pa;
+	/*
+	 * ATS: ats is decided at probe (ECAP.DT and the device's capability with
+	 * opts.ats, or its Enable bit already set); ats_owned when the driver set
+	 * the Enable bit (cleared at release). ats_tag (atomic) is INTEL_ATS_ON |
+	 * DID from before the entry allowing translation requests is made present
+	 * until after the invalidations that clear it completed: IOTLB flushes of
+	 * that DID add a device-TLB invalidation for every endpoint tagged so.
+	 */
+	bool ats, ats_owned;
+	uint32_t ats_tag;
 };
+
+#define INTEL_ATS_ON 0x10000u
 
 /* One unit a domain is attached on. */
 struct intel_dom_unit {
@@ -140,6 +160,8 @@ struct intel_domain {
 	struct fault_ctx *fc;
 	struct intel_iommu *maker;
 	unsigned levels;
+	bool fs; /* first-stage tables (§9.7) */
+	uint64_t tbl_attrs; /* bits of an entry pointing at a table */
 	uint64_t pgd_pa;
 	bool snp;
 	uint64_t tables; /* atomic: table pages held, top included */
@@ -177,13 +199,14 @@ static inline struct intel_domain *to_intel_domain(struct iommu_domain *d)
 /* iommu.c */
 int intel_qi_submit(struct intel_iommu *iommu, const uint64_t *desc, unsigned n);
 int intel_flush_iotlb(struct intel_iommu *iommu, uint16_t did, uint64_t start, uint64_t end,
-		      bool ih);
+		      bool ih, bool devtlb);
 int intel_flush_iotlb_domain(struct intel_iommu *iommu, uint16_t did);
 int intel_ctx_set(struct intel_iommu *iommu, struct intel_dev *info, uint16_t did, uint64_t pgd_pa,
-		  unsigned levels);
+		  unsigned levels, bool fs);
 void intel_ctx_clear(struct intel_iommu *iommu, struct intel_dev *info);
 int intel_did_alloc(struct intel_iommu *iommu, uint16_t *did);
 void intel_did_free(struct intel_iommu *iommu, uint16_t did);
+void intel_did_set_fs(struct intel_iommu *iommu, uint16_t did, bool fs);
 void *intel_phys_ptr(struct mach *m, uint64_t pa);
 unsigned intel_aw_for_levels(unsigned levels);
 

@@ -59,6 +59,8 @@
 #define CAP_PSI(c) VTD_FIELD(c, 39, 39) /* page-selective invalidation */
 #define CAP_NFR(c) (VTD_FIELD(c, 47, 40) + 1)
 #define CAP_MAMV(c) VTD_FIELD(c, 53, 48) /* max address mask value */
+#define CAP_FL1GP(c) VTD_FIELD(c, 56, 56) /* first-stage 1 GiB pages */
+#define CAP_FL5LP(c) VTD_FIELD(c, 60, 60) /* first-stage 5-level paging */
 
 /* ----------------------------------------------------- ECAP_REG (§11.4.3) */
 #define ECAP_C(e) VTD_FIELD(e, 0, 0) /* page-walk coherency */
@@ -71,6 +73,7 @@
 #define ECAP_PASID(e) VTD_FIELD(e, 40, 40)
 #define ECAP_SMTS(e) VTD_FIELD(e, 43, 43) /* scalable mode translation */
 #define ECAP_SLTS(e) VTD_FIELD(e, 46, 46) /* second-stage translation (scalable mode) */
+#define ECAP_FLTS(e) VTD_FIELD(e, 47, 47) /* first-stage translation (scalable mode) */
 #define ECAP_SSADS(e) VTD_FIELD(e, 45, 45)
 
 /* ------------------------------------------ GCMD / GSTS (§11.4.4.1-2) */
@@ -157,6 +160,7 @@
 #define QI_TYPE_IOTLB 0x2 /* IOTLB invalidate (§6.5.2.3) */
 #define QI_TYPE_DIOTLB 0x3 /* device-TLB invalidate (§6.5.2.5) */
 #define QI_TYPE_WAIT 0x5 /* invalidation wait (§6.5.2.8) */
+#define QI_TYPE_PIOTLB 0x6 /* PASID-based IOTLB invalidate (§6.5.2.4) */
 #define QI_TYPE_PC 0x7 /* PASID-cache invalidate (§6.5.2.2) */
 
 /* PASID-cache: qw0 G 5:4 (0 domain, 1 PASID-selective, 3 global), DID 31:16, PASID 51:32. */
@@ -184,9 +188,30 @@
 #define QI_IOTLB_AM(am) ((uint64_t)(am)&0x3f)
 #define QI_IOTLB_IH VTD_BIT(6)
 
-/* Device-TLB: qw0 QDEP 20:16, SID 47:32; qw1 S 0, ADDR 63:12. */
+/*
+ * PASID-based IOTLB (§6.5.2.4), for first-stage (and pass-through, nested)
+ * mappings, which type 2 does not cover: qw0 G 5:4 (2: every non-global
+ * entry of the PASID, 3: page-selective within the PASID), DID 31:16, PASID
+ * 51:32; qw1 AM 5:0, IH 6, ADDR 63:12 (as the IOTLB descriptor).
+ */
+#define QI_PIOTLB_GRAN_PASID (2ULL << 4)
+#define QI_PIOTLB_GRAN_PAGE (3ULL << 4)
+#define QI_PIOTLB_DID(d) ((uint64_t)(d) << 16)
+#define QI_PIOTLB_PASID(p) ((uint64_t)(p) << 32)
+
+/*
+ * Device-TLB (§6.5.2.5): qw0 PFSID 15:12 and 63:52 (only with ECAP.DIT; 0
+ * here), MIP 20:16 (maximum invalidations pending, 0 = the PCIe default),
+ * SID 47:32; qw1 S 0, ADDR 63:12. With S = 0 one 4 KiB page; with S = 1 the
+ * size is encoded in the address as in a PCIe ATS invalidation request: the
+ * run of 1s from bit 12 up ends at bit 12 + k and the range is 2^(13 + k)
+ * bytes, aligned; ADDR 0x7fff_ffff_ffff_f (bits 62:12 all 1) covers all.
+ */
+#define QI_DEV_IOTLB_MIP(q) ((uint64_t)(q) << 16)
 #define QI_DEV_IOTLB_SID(s) ((uint64_t)(s) << 32)
 #define QI_DEV_IOTLB_S VTD_BIT(0)
+#define QI_DEV_IOTLB_ADDR_MASK 0xfffffffffffff000ULL
+#define QI_DEV_IOTLB_AM_ALL 52 /* 2^(12 + 52) bytes: the whole address space */
 
 /* Wait: qw0 IF 4, SW 5, FN 6, status data 63:32; qw1 status address 63:2. */
 #define QI_WAIT_IF VTD_BIT(4)
@@ -224,7 +249,9 @@
  * FSPTPTR 63:12. */
 #define PE_P VTD_BIT(0)
 #define PE_AW(aw) ((uint64_t)(aw) << 2)
+#define PE_PGTT_FS (1ULL << 6) /* first-stage only */
 #define PE_PGTT_SS (2ULL << 6) /* second-stage only */
+#define PE_FSPM_5LVL (1ULL << 2) /* qw2 FSPM 3:2: 00 4-level, 01 5-level paging */
 #define PE_QWORDS 8
 #define INTEL_RID_PASID 0 /* the PASID requests without one use (IOMMU_NO_PASID) */
 
@@ -234,5 +261,19 @@
 #define SL_PTE_PS VTD_BIT(7) /* large page (entries of 2 MiB and 1 GiB levels) */
 #define SL_PTE_SNP VTD_BIT(11)
 #define SL_PTE_PRESENT (SL_PTE_R | SL_PTE_W) /* no P bit: R or W means present */
+
+/*
+ * First-stage paging entries (§9.7, IA-32e format): P 0, R/W 1, U/S 2, A 5,
+ * D 6, PS 7 (PDE / PDPE leaves), address 51:12, XD 63 (reserved unless
+ * the PASID entry's NXE). Requests without PASID are user requests, so
+ * every entry carries U/S; A (and D on writable leaves) are preset, as
+ * Linux does, so the hardware never has to write them back.
+ */
+#define FL_PTE_P VTD_BIT(0)
+#define FL_PTE_RW VTD_BIT(1)
+#define FL_PTE_US VTD_BIT(2)
+#define FL_PTE_A VTD_BIT(5)
+#define FL_PTE_D VTD_BIT(6)
+#define FL_PTE_PS VTD_BIT(7)
 
 #endif /* IOMMUSIM_INTEL_REGS_H */

@@ -38,6 +38,13 @@
  * cached, so making one present is followed by a device-selective
  * context-cache invalidation with DID 0 and an IOTLB DSI (§6.1).
  *
+ * IOTLB invalidations go by DID: type 2 for second-stage domains, type 6
+ * (PASID-based, RID_PASID) for first-stage ones (a bitmap behind the DID
+ * bitmap says which). Each is followed, before the wait, by a device-TLB
+ * invalidation (type 3) for every ATS endpoint whose entry carries that DID
+ * (ats_tag, set before the entry is present and cleared only after the
+ * invalidations that make it not present); see docs/hw/intel-driver.md.
+ *
  * Faults (§7.3, §11.4.7): the fault event is an MSI; the handler walks the
  * fault recording registers from FSTS.FRI while F is set, logs each record,
  * clears F (RW1C), reports it to the iommu core (iommu_report_fault) for
@@ -266,15 +273,125 @@ static void iotlb_drain_bits(struct intel_iommu *iommu, uint64_t *qw0)
 		*qw0 |= QI_IOTLB_DR;
 }
 
+/*
+ * Device-TLB invalidation descriptor (§6.5.2.5) for @sid covering the
+ * naturally aligned 2^@am pages at @addr: S = 0 for one page, else the
+ * PCIe ATS size encoding (bits 12 .. 12 + am - 2 of the address set, bit
+ * 12 + am - 1 clear), as Linux's qi_flush_dev_iotlb. @am = AM_ALL: all.
+ */
+static void devtlb_desc(uint64_t *d, uint16_t sid, uint64_t addr, unsigned am)
+{
+	d[0] = QI_TYPE_DIOTLB | QI_DEV_IOTLB_MIP(0) | QI_DEV_IOTLB_SID(sid);
+	if (!am) {
+		d[1] = addr & QI_DEV_IOTLB_ADDR_MASK;
+		return;
+	}
+	addr &= ~((1ULL << (12 + am - 1) << 1) - 1);
+	addr |= (1ULL << (12 + am - 1)) - 1;
+	d[1] = (addr & QI_DEV_IOTLB_ADDR_MASK) | QI_DEV_IOTLB_S;
+}
+
+#define INTEL_ATS_BATCH 32 /* device-TLB descriptors per submission */
+
+/*
+ * The source ids of up to @max ATS endpoints translating with @did whose
+ * SID is above @after (-1: any), smallest first, so a caller can walk them
+ * in batches without holding devs_lock (a leaf) across a submission.
+ */
+static unsigned ats_sids(struct intel_iommu *iommu, uint16_t did, int32_t after, uint16_t *out,
+			 unsigned max)
+{
+	struct intel_dev *it;
+	unsigned n = 0, j;
+
+	pthread_mutex_lock(&iommu->devs_lock);
+	for (it = iommu->devs; it; it = it->next) {
+		uint32_t tag = __atomic_load_n(&it->ats_tag, __ATOMIC_ACQUIRE);
+		uint16_t sid = it->dev.id;
+
+		if (tag != (INTEL_ATS_ON | did) || (int32_t)sid <= after)
+			continue;
+		if (n == max && sid > out[n - 1])
+			continue;
+		j = n < max ? n++ : n - 1;
+		for (; j && out[j - 1] > sid; j--)
+			out[j] = out[j - 1];
+		out[j] = sid;
+	}
+	pthread_mutex_unlock(&iommu->devs_lock);
+	return n;
+}
+
+/*
+ * Submit the IOTLB descriptor @iotlb followed, when @devtlb, by a
+ * device-TLB invalidation of [@addr, 2^@am pages) for every ATS endpoint
+ * translating with @did, all before the one wait (§6.5.2.5: the IOTLB
+ * first, so a translation request cannot refill the device TLB from a
+ * stale IOTLB entry; Linux's order). More endpoints than a batch take
+ * further submissions.
+ */
+static int flush_iotlb_and_devtlb(struct intel_iommu *iommu, const uint64_t *iotlb, uint16_t did,
+				  uint64_t addr, unsigned am, bool devtlb)
+{
+	uint64_t d[2 * (1 + INTEL_ATS_BATCH)];
+	uint16_t sids[INTEL_ATS_BATCH];
+	int32_t after = -1;
+	unsigned n, i, k = 1;
+	int rc = 0, r;
+
+	d[0] = iotlb[0];
+	d[1] = iotlb[1];
+	if (iommu->opts.skip_devtlb_inval)
+		devtlb = false;
+	for (;;) {
+		n = devtlb ? ats_sids(iommu, did, after, sids, INTEL_ATS_BATCH) : 0;
+		for (i = 0; i < n; i++, k++)
+			devtlb_desc(&d[2 * k], sids[i], addr, am);
+		STAT_ADD(iommu, devtlb_invalidations, n);
+		if (k) {
+			r = intel_qi_submit(iommu, d, k);
+			if (r && !rc)
+				rc = r;
+		}
+		if (n < INTEL_ATS_BATCH)
+			return rc;
+		after = sids[n - 1];
+		k = 0;
+	}
+}
+
+static bool did_is_fs(struct intel_iommu *iommu, uint16_t did)
+{
+	uint64_t w =
+		__atomic_load_n(&iommu->did_map[iommu->did_words + did / 64], __ATOMIC_ACQUIRE);
+
+	return (w >> (did % 64)) & 1;
+}
+
+/*
+ * Domain-selective IOTLB descriptor for @did: type 2 for second-stage
+ * domains (§6.5.2.3 covers them for every PASID), type 6 of RID_PASID for
+ * first-stage ones (§6.5.2.4: type 2 does not cover first-stage entries).
+ */
+static void iotlb_dsi_desc(struct intel_iommu *iommu, uint16_t did, uint64_t *d)
+{
+	if (did_is_fs(iommu, did)) {
+		d[0] = QI_TYPE_PIOTLB | QI_PIOTLB_GRAN_PASID | QI_PIOTLB_DID(did) |
+		       QI_PIOTLB_PASID(INTEL_RID_PASID);
+	} else {
+		d[0] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_DOMAIN | QI_IOTLB_DID(did);
+		iotlb_drain_bits(iommu, &d[0]);
+	}
+	d[1] = 0;
+	STAT_INC(iommu, iotlb_dsi);
+}
+
 int intel_flush_iotlb_domain(struct intel_iommu *iommu, uint16_t did)
 {
 	uint64_t d[2];
 
-	d[0] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_DOMAIN | QI_IOTLB_DID(did);
-	iotlb_drain_bits(iommu, &d[0]);
-	d[1] = 0;
-	STAT_INC(iommu, iotlb_dsi);
-	return intel_qi_submit(iommu, d, 1);
+	iotlb_dsi_desc(iommu, did, d);
+	return flush_iotlb_and_devtlb(iommu, d, did, 0, QI_DEV_IOTLB_AM_ALL, true);
 }
 
 /*
@@ -282,21 +399,32 @@ int intel_flush_iotlb_domain(struct intel_iommu *iommu, uint16_t did)
  * descriptor with the smallest address mask whose naturally aligned block
  * covers the range (§6.5.2.3: ADDR must be aligned to 2^AM pages), or a
  * domain-selective one when that exceeds CAP.MAMV or PSI is absent. @ih:
- * only leaf entries changed, paging-structure caches may be kept.
+ * only leaf entries changed, paging-structure caches may be kept. @devtlb:
+ * the same block in the device TLBs of the ATS endpoints using @did (not
+ * after a map: a device TLB never holds a not-present result).
  */
 int intel_flush_iotlb(struct intel_iommu *iommu, uint16_t did, uint64_t start, uint64_t end,
-		      bool ih)
+		      bool ih, bool devtlb)
 {
-	uint64_t spfn = start >> 12, epfn = end >> 12, d[2];
+	uint64_t spfn = start >> 12, epfn = end >> 12, d[2], addr;
 	unsigned am = fls64(spfn ^ epfn);
 
-	if (!CAP_PSI(iommu->cap) || am > CAP_MAMV(iommu->cap))
-		return intel_flush_iotlb_domain(iommu, did);
-	d[0] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_PAGE | QI_IOTLB_DID(did);
-	iotlb_drain_bits(iommu, &d[0]);
-	d[1] = ((spfn >> am) << am << 12) | QI_IOTLB_AM(am) | (ih ? QI_IOTLB_IH : 0);
+	if (!CAP_PSI(iommu->cap) || am > CAP_MAMV(iommu->cap)) {
+		iotlb_dsi_desc(iommu, did, d);
+		return flush_iotlb_and_devtlb(iommu, d, did, 0, QI_DEV_IOTLB_AM_ALL, devtlb);
+	}
+	addr = (spfn >> am) << am << 12;
+	if (did_is_fs(iommu, did)) {
+		/* §6.5.2.4: same AM / IH / ADDR layout in qw1 as type 2. */
+		d[0] = QI_TYPE_PIOTLB | QI_PIOTLB_GRAN_PAGE | QI_PIOTLB_DID(did) |
+		       QI_PIOTLB_PASID(INTEL_RID_PASID);
+	} else {
+		d[0] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_PAGE | QI_IOTLB_DID(did);
+		iotlb_drain_bits(iommu, &d[0]);
+	}
+	d[1] = addr | QI_IOTLB_AM(am) | (ih ? QI_IOTLB_IH : 0);
 	STAT_INC(iommu, iotlb_psi);
-	return intel_qi_submit(iommu, d, 1);
+	return flush_iotlb_and_devtlb(iommu, d, did, addr, am, devtlb);
 }
 
 static int flush_global(struct intel_iommu *iommu)
@@ -320,10 +448,16 @@ static int flush_global(struct intel_iommu *iommu)
 	return intel_qi_submit(iommu, d, n);
 }
 
-/* Context-cache (device-selective, @did) then IOTLB domain-selective for @did. */
-static int flush_context_dev(struct intel_iommu *iommu, uint16_t did, uint16_t sid)
+/*
+ * Context-cache (device-selective, @did) then IOTLB domain-selective for
+ * @did; with @devtlb (an endpoint that used ATS, its entry just made not
+ * present) then its whole device TLB (§6.5.3.3; Linux's
+ * intel_context_flush_present).
+ */
+static int flush_context_dev(struct intel_iommu *iommu, uint16_t did, uint16_t sid, bool devtlb)
 {
-	uint64_t d[4];
+	uint64_t d[6];
+	unsigned n = 2;
 
 	d[0] = QI_TYPE_CC | QI_CC_GRAN_DEVICE | QI_CC_DID(did) | QI_CC_SID(sid) | QI_CC_FM(0);
 	d[1] = 0;
@@ -332,14 +466,19 @@ static int flush_context_dev(struct intel_iommu *iommu, uint16_t did, uint16_t s
 	d[3] = 0;
 	STAT_INC(iommu, cc_invalidations);
 	STAT_INC(iommu, iotlb_dsi);
-	return intel_qi_submit(iommu, d, 2);
+	if (devtlb && !iommu->opts.skip_devtlb_inval) {
+		devtlb_desc(&d[4], sid, 0, QI_DEV_IOTLB_AM_ALL);
+		STAT_INC(iommu, devtlb_invalidations);
+		n++;
+	}
+	return intel_qi_submit(iommu, d, n);
 }
 
 /* ---------------------------------------------------------- domain ids */
 
 int intel_did_alloc(struct intel_iommu *iommu, uint16_t *did)
 {
-	uint32_t w, words = (iommu->ndoms + 63) / 64;
+	uint32_t w, words = iommu->did_words;
 
 	for (w = 0; w < words; w++) {
 		uint64_t free = ~iommu->did_map[w];
@@ -359,7 +498,19 @@ int intel_did_alloc(struct intel_iommu *iommu, uint16_t *did)
 
 void intel_did_free(struct intel_iommu *iommu, uint16_t did)
 {
+	intel_did_set_fs(iommu, did, false);
 	iommu->did_map[did / 64] &= ~(1ULL << (did % 64));
+}
+
+/* Mark @did as a first-stage domain's (read without lock by the flushes). */
+void intel_did_set_fs(struct intel_iommu *iommu, uint16_t did, bool fs)
+{
+	uint64_t *w = &iommu->did_map[iommu->did_words + did / 64];
+
+	if (fs)
+		__atomic_or_fetch(w, 1ULL << (did % 64), __ATOMIC_RELEASE);
+	else
+		__atomic_and_fetch(w, ~(1ULL << (did % 64)), __ATOMIC_RELEASE);
 }
 
 /* ------------------------------------------------------ context entries */
@@ -404,19 +555,28 @@ static int ctx_table_get(struct intel_iommu *iommu, uint8_t bus, uint8_t devfn)
 	return 0;
 }
 
-/* PASID-cache invalidation (§6.5.2.2) of @pasid in @did, then IOTLB DSI of @did. */
-static int flush_pasid_dev(struct intel_iommu *iommu, uint16_t did, uint32_t pasid)
+/*
+ * PASID-cache invalidation (§6.5.2.2) of @pasid in @did, then IOTLB DSI of
+ * @did (PASID-based for a first-stage domain, as Linux's
+ * intel_pasid_tear_down_entry); @sid >= 0 (an ATS endpoint whose RID_PASID entry went not present)
+ * then its whole device TLB (Linux's devtlb_invalidation_with_pasid for
+ * RID_PASID: the non-PASID type 3 descriptor).
+ */
+static int flush_pasid_dev(struct intel_iommu *iommu, uint16_t did, uint32_t pasid, int32_t sid)
 {
-	uint64_t d[4];
+	uint64_t d[6];
+	unsigned n = 2;
 
 	d[0] = QI_TYPE_PC | QI_PC_GRAN_PASID | QI_PC_DID(did) | QI_PC_PASID(pasid);
 	d[1] = 0;
-	d[2] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_DOMAIN | QI_IOTLB_DID(did);
-	iotlb_drain_bits(iommu, &d[2]);
-	d[3] = 0;
+	iotlb_dsi_desc(iommu, did, &d[2]); /* type 6 for a first-stage DID */
 	STAT_INC(iommu, pc_invalidations);
-	STAT_INC(iommu, iotlb_dsi);
-	return intel_qi_submit(iommu, d, 2);
+	if (sid >= 0 && !iommu->opts.skip_devtlb_inval) {
+		devtlb_desc(&d[4], (uint16_t)sid, 0, QI_DEV_IOTLB_AM_ALL);
+		STAT_INC(iommu, devtlb_invalidations);
+		n++;
+	}
+	return intel_qi_submit(iommu, d, n);
 }
 
 static uint64_t *pasid_entry(struct intel_iommu *iommu, struct intel_dev *info, uint32_t pasid)
@@ -458,16 +618,19 @@ static int sm_ctx_setup(struct intel_iommu *iommu, struct intel_dev *info)
 	__atomic_store_n(&ce[3], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ce[2], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ce[1], (uint64_t)INTEL_RID_PASID, __ATOMIC_RELAXED);
-	__atomic_store_n(&ce[0], (info->pasid_dir_pa & VTD_ADDR_MASK) | SM_CTX_PDTS(0) | SM_CTX_P,
+	/* DTE: translation requests (ATS) allowed, device TLB in use (§9.4). */
+	__atomic_store_n(&ce[0],
+			 (info->pasid_dir_pa & VTD_ADDR_MASK) | SM_CTX_PDTS(0) |
+				 (info->ats ? SM_CTX_DTE : 0) | SM_CTX_P,
 			 __ATOMIC_RELEASE);
 	info->sm_ctx = true;
 	if (CAP_CM(iommu->cap)) {
 		/* A not-present context entry may have been cached (§6.1). */
-		rc = flush_context_dev(iommu, 0, info->dev.id);
+		rc = flush_context_dev(iommu, 0, info->dev.id, false);
 		if (rc) {
 			__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
 			info->sm_ctx = false;
-			flush_context_dev(iommu, 0, info->dev.id);
+			flush_context_dev(iommu, 0, info->dev.id, false);
 			return rc;
 		}
 	} else {
@@ -492,7 +655,7 @@ static void sm_ctx_teardown(struct intel_iommu *iommu, struct intel_dev *info)
 		__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&ce[1], 0, __ATOMIC_RELAXED);
 		info->sm_ctx = false;
-		rc = flush_context_dev(iommu, 0, info->dev.id);
+		rc = flush_context_dev(iommu, 0, info->dev.id, false);
 	}
 	if (rc)
 		return;
@@ -512,6 +675,7 @@ static void sm_ctx_teardown(struct intel_iommu *iommu, struct intel_dev *info)
  */
 void intel_ctx_clear(struct intel_iommu *iommu, struct intel_dev *info)
 {
+	bool ats = __atomic_load_n(&info->ats_tag, __ATOMIC_RELAXED) != 0;
 	uint64_t *ce;
 	unsigned i;
 
@@ -523,14 +687,20 @@ void intel_ctx_clear(struct intel_iommu *iommu, struct intel_dev *info)
 		__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
 		for (i = 1; i < PE_QWORDS; i++)
 			__atomic_store_n(&ce[i], 0, __ATOMIC_RELAXED);
-		flush_pasid_dev(iommu, info->did, INTEL_RID_PASID);
-		return;
+		flush_pasid_dev(iommu, info->did, INTEL_RID_PASID,
+				ats ? (int32_t)info->dev.id : -1);
+	} else {
+		ce = ctx_entry(iommu, info->bus, info->devfn);
+		__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&ce[1], 0, __ATOMIC_RELEASE);
+		/* Teardown never fails: a timed-out flush is counted in qi_errors/stats. */
+		flush_context_dev(iommu, info->did, info->dev.id, ats);
 	}
-	ce = ctx_entry(iommu, info->bus, info->devfn);
-	__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&ce[1], 0, __ATOMIC_RELEASE);
-	/* Teardown never fails: a timed-out flush is counted in qi_errors/stats. */
-	flush_context_dev(iommu, info->did, info->dev.id);
+	/*
+	 * Only now, with its whole device TLB invalidated, may the domain's
+	 * flushes stop covering this endpoint.
+	 */
+	__atomic_store_n(&info->ats_tag, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -541,12 +711,14 @@ void intel_ctx_clear(struct intel_iommu *iommu, struct intel_dev *info)
  * the previous domain.
  */
 int intel_ctx_set(struct intel_iommu *iommu, struct intel_dev *info, uint16_t did, uint64_t pgd_pa,
-		  unsigned levels)
+		  unsigned levels, bool fs)
 {
 	uint64_t *ce;
 	unsigned i;
 	int rc;
 
+	if (fs && !iommu->sm)
+		return -EINVAL; /* first stage exists in scalable mode only */
 	if (iommu->sm) {
 		rc = sm_ctx_setup(iommu, info);
 		if (rc)
@@ -558,20 +730,35 @@ int intel_ctx_set(struct intel_iommu *iommu, struct intel_dev *info, uint16_t di
 	}
 	/* Replace: through not-present (§6.5.3.3); the caller's attach undoes on error. */
 	intel_ctx_clear(iommu, info);
+	/* Tagged before the entry is present: no device-TLB fill can escape a flush. */
+	if (info->ats)
+		__atomic_store_n(&info->ats_tag, INTEL_ATS_ON | did, __ATOMIC_RELEASE);
 	if (iommu->sm) {
 		ce = pasid_entry(iommu, info, INTEL_RID_PASID);
 		for (i = 2; i < PE_QWORDS; i++)
 			__atomic_store_n(&ce[i], 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&ce[1], (uint64_t)did, __ATOMIC_RELAXED);
-		__atomic_store_n(&ce[0],
-				 (pgd_pa & VTD_ADDR_MASK) | PE_AW(intel_aw_for_levels(levels)) |
-					 PE_PGTT_SS | PE_P,
-				 __ATOMIC_RELEASE);
+		if (fs) {
+			/* §9.6: PGTT = 001, FSPTPTR and FSPM in qw2; SRE, WPE, NXE 0. */
+			__atomic_store_n(
+				&ce[2], (pgd_pa & VTD_ADDR_MASK) | (levels == 5 ? PE_FSPM_5LVL : 0),
+				__ATOMIC_RELAXED);
+			__atomic_store_n(&ce[0], PE_PGTT_FS | PE_P, __ATOMIC_RELEASE);
+		} else {
+			__atomic_store_n(&ce[0],
+					 (pgd_pa & VTD_ADDR_MASK) |
+						 PE_AW(intel_aw_for_levels(levels)) | PE_PGTT_SS |
+						 PE_P,
+					 __ATOMIC_RELEASE);
+		}
 	} else {
 		ce = ctx_entry(iommu, info->bus, info->devfn);
 		__atomic_store_n(&ce[1], CTX_HI_AW(intel_aw_for_levels(levels)) | CTX_HI_DID(did),
 				 __ATOMIC_RELAXED);
-		__atomic_store_n(&ce[0], (pgd_pa & VTD_ADDR_MASK) | CTX_TT_UNTRANSLATED | CTX_P,
+		/* TT = 01: translation requests too, the device TLB in use (§9.3). */
+		__atomic_store_n(&ce[0],
+				 (pgd_pa & VTD_ADDR_MASK) |
+					 (info->ats ? CTX_TT_DEV_TLB : CTX_TT_UNTRANSLATED) | CTX_P,
 				 __ATOMIC_RELEASE);
 	}
 	info->did = did;
@@ -579,9 +766,9 @@ int intel_ctx_set(struct intel_iommu *iommu, struct intel_dev *info, uint16_t di
 	if (CAP_CM(iommu->cap)) {
 		/* Not-present entries may have been cached (§6.1): under DID 0 (legacy). */
 		if (iommu->sm)
-			rc = flush_pasid_dev(iommu, did, INTEL_RID_PASID);
+			rc = flush_pasid_dev(iommu, did, INTEL_RID_PASID, -1);
 		else
-			rc = flush_context_dev(iommu, 0, info->dev.id);
+			rc = flush_context_dev(iommu, 0, info->dev.id, false);
 		if (!rc)
 			rc = intel_flush_iotlb_domain(iommu, did);
 		if (rc) {
@@ -591,6 +778,12 @@ int intel_ctx_set(struct intel_iommu *iommu, struct intel_dev *info, uint16_t di
 	} else {
 		flush_write_buffer(iommu);
 	}
+	/*
+	 * As Linux (iommu_enable_pci_caps after the context is set up): the
+	 * device's ATS Enable bit goes on once translation requests are allowed.
+	 */
+	if (info->ats && !plat_dev_ats_enabled(info->pd) && plat_dev_set_ats(info->pd, true) == 0)
+		info->ats_owned = true;
 	return 0;
 }
 
@@ -985,7 +1178,9 @@ int intel_iommu_probe(struct plat_iommu *pi, const struct intel_iommu_options *o
 	iommu->ecap = rd64(iommu, DMAR_ECAP_REG);
 	iommu->sagaw = (unsigned)CAP_SAGAW(iommu->cap);
 	iommu->mgaw = (unsigned)CAP_MGAW(iommu->cap);
-	iommu->levels = choose_levels(iommu->sagaw, iommu->mgaw, iommu->opts.levels);
+	/* opts.levels of a first-stage unit is the first-stage depth (below). */
+	iommu->levels = choose_levels(iommu->sagaw, iommu->mgaw,
+				      iommu->opts.first_stage ? 0 : iommu->opts.levels);
 	rc = -ENODEV;
 	if (!ECAP_QI(iommu->ecap) || !iommu->levels || iommu->mgaw < 30)
 		goto err_free;
@@ -995,6 +1190,21 @@ int intel_iommu_probe(struct plat_iommu *pi, const struct intel_iommu_options *o
 		iommu->sm = false;
 	else if (iommu->opts.mode == INTEL_MODE_SCALABLE && !iommu->sm)
 		goto err_free;
+	if (iommu->sm && ECAP_FLTS(iommu->ecap)) {
+		/* §3.6: 4 KiB and 2 MiB always, 1 GiB with FL1GP. */
+		iommu->fs_pgsize_bitmap = (1ULL << 12) | (1ULL << 21);
+		if (CAP_FL1GP(iommu->cap))
+			iommu->fs_pgsize_bitmap |= 1ULL << 30;
+	}
+	if (iommu->opts.first_stage) {
+		unsigned want = iommu->opts.levels ? iommu->opts.levels : 4;
+
+		if (!iommu->fs_pgsize_bitmap || (want != 4 && want != 5) ||
+		    (want == 5 && !CAP_FL5LP(iommu->cap)))
+			goto err_free;
+		iommu->fs = true;
+		iommu->levels = want;
+	}
 	iommu->pgsize_bitmap = 1ULL << 12;
 	if (CAP_SLLPS(iommu->cap) & 1)
 		iommu->pgsize_bitmap |= 1ULL << 21;
@@ -1004,7 +1214,8 @@ int intel_iommu_probe(struct plat_iommu *pi, const struct intel_iommu_options *o
 	iommu->ndoms = nd > 6 ? 65536 : 1u << (4 + 2 * nd);
 
 	rc = -ENOMEM;
-	iommu->did_map = fault_calloc(iommu->fc, "intel.did_map", (iommu->ndoms + 63) / 64, 8);
+	iommu->did_words = (iommu->ndoms + 63) / 64;
+	iommu->did_map = fault_calloc(iommu->fc, "intel.did_map", 2 * iommu->did_words, 8);
 	if (!iommu->did_map)
 		goto err_free;
 	iommu->did_map[0] = 1; /* DID 0 is reserved (caching mode uses it for not-present) */
@@ -1098,6 +1309,11 @@ bool intel_iommu_scalable(struct intel_iommu *iommu)
 	return iommu->sm;
 }
 
+bool intel_iommu_first_stage(struct intel_iommu *iommu)
+{
+	return iommu->fs;
+}
+
 unsigned intel_iommu_levels(struct intel_iommu *iommu)
 {
 	return iommu->levels;
@@ -1129,6 +1345,9 @@ int intel_iommu_probe_device(struct intel_iommu *iommu, struct plat_dev *pd, str
 	info->dev.max_pasids = 0;
 	info->iommu = iommu;
 	info->pd = pd;
+	/* ATS (§4): the unit must have device-TLB support (ECAP.DT). */
+	info->ats = ECAP_DT(iommu->ecap) &&
+		    (plat_dev_ats_enabled(pd) || (iommu->opts.ats && plat_dev_config(pd)->ats));
 	info->bus = (uint8_t)(rid >> 8);
 	info->devfn = (uint8_t)rid;
 	info->next = iommu->devs;
@@ -1156,6 +1375,9 @@ void intel_iommu_release_device(struct iommu_dev *dev)
 		}
 	}
 	pthread_mutex_unlock(&iommu->devs_lock);
+	/* Blocked and its device TLB invalidated: ATS goes off (Linux's release). */
+	if (info->ats_owned)
+		plat_dev_set_ats(info->pd, false);
 	iommu_dev_release(dev);
 	fault_free(info);
 }

@@ -23,9 +23,28 @@
  * frames' next/prev fields by frame index (0 = nil: pfn 0 is never free).
  * A 1 GiB section is split into 2 MiB blocks on demand, a 2 MiB block into
  * 4 KiB frames on demand; blk_free[] / sec_free[] count the free pieces of
- * a split block / section so that the last free coalesces them back. Free
- * frames hold zeros (OWNED backing): order 0 is cleared on free, larger
- * orders are given back to the host with MADV_DONTNEED.
+ * a split block / section so that the last free coalesces them back. The
+ * whole blocks of the (at most two) partial sections -- section 0, which
+ * holds pfn 0, and a last section cut by the end of RAM -- start on no list:
+ * blk_seed[] hands them out in order once list 1 is empty, so creating a machine
+ * touches no metadata page per block. Partial sections never coalesce. Free
+ * frames hold zeros (OWNED backing), cleared before they reach a free list.
+ * What needs clearing is known from the dirty bitmap: a bit per frame, set
+ * (before the write) by every way to write RAM bytes -- mach_phys_write,
+ * mach_phys_copy and mach_phys_ptr, whose pointer may be written through --
+ * and cleared when the frame is cleared. A frame whose bit is clear holds
+ * zeros, so freeing memory that was faulted in, pinned and never written
+ * touches no RAM byte (the host never creates a page just to zero it).
+ * Written frames: a huge allocation or a run of contiguous 4 KiB frames is
+ * given back to the host with MADV_DONTNEED; a lone 4 KiB frame is checked
+ * and cleared with memset only if it holds data.
+ *
+ * Batched frees. Bulk droppers (page-table zaps, unpins) collect the 4 KiB
+ * RAM frames whose last reference they drop in a struct mach_free_batch and
+ * free them together: one sort, one clearing pass by contiguous runs, one
+ * acquisition of list[0].lock per batch instead of one per frame. A frame in
+ * a batch has no reference left and is on no list until the flush, which
+ * every batch user does before it returns.
  *
  * Host window. Host-backed frames live at pfns from host_base_pfn (the next
  * 1 TiB boundary at or above the end of RAM) in a second NORESERVE array of
@@ -107,6 +126,11 @@ struct mach_freelist {
 	uint64_t count;
 };
 
+/* Whole 2 MiB blocks [next, end) of a partial 1 GiB section never used yet. */
+struct mach_seed {
+	uint32_t next, end; /* pfns, list[1].lock */
+};
+
 struct mach_pt_node {
 	uint64_t e[512];
 };
@@ -176,9 +200,13 @@ struct mach {
 	struct mach_frame *frames; /* NORESERVE mmap, nframes entries */
 	size_t frames_bytes;
 	uint8_t *ram; /* OWNED: NORESERVE mmap of mem_size bytes */
+	uint64_t *dirty; /* OWNED: a bit per frame, possibly written since cleared */
+	size_t dirty_bytes;
 	uint16_t *blk_free; /* free 4 KiB frames of each split 2 MiB block, list[0].lock */
 	uint16_t *sec_free; /* free 2 MiB blocks of each split 1 GiB section, list[1].lock */
 	struct mach_freelist list[3]; /* orders 0, 9, 18 */
+	struct mach_seed blk_seed[2]; /* section 0 and a partial last section */
+	unsigned nblk_seed;
 	uint64_t free_frames, pinned_frames, host_frames; /* atomic */
 
 	uint64_t host_base_pfn;
@@ -193,6 +221,14 @@ struct mach {
 	struct mach_proc *procs;
 	struct mach_file *files;
 	uint32_t next_pid; /* obj_lock */
+	bool dying; /* set by mach_destroy (single-threaded): frees skip clearing */
+};
+
+/* 4 KiB RAM frames whose last reference is gone, freed together (see above). */
+#define MACH_FREE_BATCH 512
+struct mach_free_batch {
+	uint32_t n;
+	uint32_t pfn[MACH_FREE_BATCH];
 };
 
 /* mem.c */
@@ -200,6 +236,14 @@ int mach_frame_alloc_internal(struct mach *m, unsigned order, uint64_t *pfn);
 void mach_frame_unref(struct mach *m, uint64_t head, unsigned order, uint64_t sub);
 /* Return an allocation whose last reference is gone to its allocator. */
 void mach_frame_free_head(struct mach *m, uint64_t head, unsigned order);
+/* As mach_frame_free_head, but 4 KiB RAM frames wait in @b for the next flush. */
+void mach_frame_free_head_batch(struct mach *m, struct mach_free_batch *b, uint64_t head,
+				unsigned order);
+/* As mach_frame_unref, freeing through @b. */
+void mach_frame_unref_batch(struct mach *m, struct mach_free_batch *b, uint64_t head,
+			    unsigned order, uint64_t sub);
+/* Free every frame waiting in @b; @b is empty (and reusable) afterwards. */
+void mach_free_batch_flush(struct mach *m, struct mach_free_batch *b);
 int mach_host_frame_alloc(struct mach *m, void *host, uint64_t *pfn);
 static inline bool mach_pfn_is_host(const struct mach *m, uint64_t pfn)
 {

@@ -16,6 +16,8 @@
  *     reference frees the allocation.
  *   - Head state words are written by the allocator (under a list lock) only
  *     while nobody else holds a reference, and read with relaxed atomics.
+ *   - A struct mach_free_batch belongs to the one thread filling it; its
+ *     flush takes list[0].lock once for the whole batch.
  *   - m->host_lock guards the host slot free list and the bump index.
  *   - Statistics are relaxed atomic counters.
  */
@@ -112,13 +114,40 @@ static uint32_t take_section(struct mach *m)
 	return fl_pop(m, &m->list[2]);
 }
 
+/*
+ * The next never-used whole block of a partial section (caller holds
+ * list[1].lock), lowest section first, ascending: the order in which the
+ * blocks would come off list 1 had they been pushed at create.
+ */
+static uint32_t take_seed_block(struct mach *m)
+{
+	struct mach_seed *best = NULL;
+
+	for (unsigned i = 0; i < m->nblk_seed; i++) {
+		struct mach_seed *sd = &m->blk_seed[i];
+
+		if (sd->next < sd->end && (!best || sd->next < best->next))
+			best = sd;
+	}
+	if (!best)
+		return 0;
+	uint32_t blk = best->next;
+	best->next += 1u << BLK_SHIFT;
+	return blk;
+}
+
 /* Take a 2 MiB block, splitting a section if needed (caller holds list[1].lock). */
 static uint32_t take_block(struct mach *m)
 {
 	struct mach_freelist *l1 = &m->list[1];
 
 	if (!l1->head) {
-		uint32_t sec;
+		uint32_t sec = take_seed_block(m);
+
+		if (sec) {
+			m->sec_free[sec >> SEC_SHIFT]--;
+			return sec;
+		}
 
 		pthread_mutex_lock(&m->list[2].lock);
 		sec = take_section(m);
@@ -203,18 +232,26 @@ static void seed_free_lists(struct mach *m)
 
 	for (uint64_t s = nsec; s-- > 0;) {
 		uint64_t s0 = s << SEC_SHIFT, s1 = MACH_MIN(m->nframes, s0 + sec_frames);
+		struct mach_seed *sd;
 
 		if (s != 0 && s1 - s0 == sec_frames) {
 			fl_push(m, &m->list[2], (uint32_t)s0);
 			continue;
 		}
+		/* The whole blocks of a partial section (section 0, the last one)
+		 * are one range handed out by take_seed_block(): pushing them here
+		 * would touch a page of frame metadata per block. */
+		sd = &m->blk_seed[m->nblk_seed++];
+		sd->next = sd->end = 0;
 		for (uint64_t b0 = s0 + ((s1 - s0 + blk_frames - 1) & ~(blk_frames - 1));
 		     b0 > s0;) {
 			b0 -= blk_frames;
 			uint64_t b1 = MACH_MIN(s1, b0 + blk_frames);
 
 			if (b0 != 0 && b1 - b0 == blk_frames) {
-				fl_push(m, &m->list[1], (uint32_t)b0);
+				if (!sd->end)
+					sd->end = (uint32_t)(b0 + blk_frames);
+				sd->next = (uint32_t)b0;
 				m->sec_free[s]++;
 				continue;
 			}
@@ -257,19 +294,113 @@ int mach_frame_alloc_internal(struct mach *m, unsigned order, uint64_t *pfn)
 	return 0;
 }
 
+/* Runs of at least this many contiguous written 4 KiB frames are cleared with
+ * one madvise(MADV_DONTNEED) rather than page by page. */
+#define CLEAR_MADV_MIN 8
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+
+	for (size_t i = 0; i < MACH_PAGE_SIZE / 8; i += 8) {
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] |
+		    w[i + 7])
+			return false;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------- dirty bitmap */
+
+/*
+ * Mark frames [pfn, pfn + n) of RAM as possibly written: every way to write
+ * RAM bytes (mach_phys_write, mach_phys_copy, a pointer from mach_phys_ptr)
+ * marks first. Relaxed test first: a page written again costs one load.
+ */
+static inline void mark_dirty(struct mach *m, uint64_t pfn, uint64_t n)
+{
+	if (!m->dirty)
+		return;
+	for (uint64_t end = pfn + n; pfn < end; pfn++) {
+		uint64_t *w = &m->dirty[pfn >> 6], bit = 1ULL << (pfn & 63);
+
+		if (MACH_UNLIKELY(!(LOAD(*w) & bit)))
+			__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+	}
+}
+
+static inline void mark_dirty_pa(struct mach *m, uint64_t pa, size_t len)
+{
+	if (len)
+		mark_dirty(m, pa >> MACH_PAGE_SHIFT,
+			   ((pa + len - 1) >> MACH_PAGE_SHIFT) - (pa >> MACH_PAGE_SHIFT) + 1);
+}
+
+static inline bool test_dirty(struct mach *m, uint64_t pfn)
+{
+	return (LOAD(m->dirty[pfn >> 6]) >> (pfn & 63)) & 1;
+}
+
+/* Clear the marks of [pfn, pfn + n): the frames are free and zero again. */
+static void clear_dirty(struct mach *m, uint64_t pfn, uint64_t n)
+{
+	while (n) {
+		uint64_t sh = pfn & 63, k = MACH_MIN(n, 64 - sh);
+		uint64_t mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << sh;
+		uint64_t *w = &m->dirty[pfn >> 6];
+
+		if (LOAD(*w) & mask)
+			__atomic_fetch_and(w, ~mask, __ATOMIC_RELAXED);
+		pfn += k;
+		n -= k;
+	}
+}
+
+static bool any_dirty(struct mach *m, uint64_t pfn, uint64_t n)
+{
+	while (n) {
+		uint64_t sh = pfn & 63, k = MACH_MIN(n, 64 - sh);
+		uint64_t mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << sh;
+
+		if (LOAD(m->dirty[pfn >> 6]) & mask)
+			return true;
+		pfn += k;
+		n -= k;
+	}
+	return false;
+}
+
+/*
+ * Make the bytes of frames [pfn, pfn + n), whose last reference is gone, zero.
+ * Frames never written since they were last cleared are zero already: they
+ * are left alone, so that the host never faults in a page just to clear it.
+ * A written run is given back to the host (MADV_DONTNEED: later reads see
+ * zeros); a lone written page is read first and cleared only if it holds data
+ * (it may have been only read through mach_phys_ptr).
+ */
+static void clear_frames(struct mach *m, uint64_t pfn, uint64_t n)
+{
+	uint8_t *p;
+
+	if (!m->ram || m->dying || !any_dirty(m, pfn, n))
+		return;
+	p = m->ram + (pfn << MACH_PAGE_SHIFT);
+	if (n >= CLEAR_MADV_MIN) {
+		madvise(p, n << MACH_PAGE_SHIFT, MADV_DONTNEED);
+	} else {
+		for (uint64_t i = 0; i < n; i++)
+			if (test_dirty(m, pfn + i) && !page_is_zero(p + (i << MACH_PAGE_SHIFT)))
+				memset(p + (i << MACH_PAGE_SHIFT), 0, MACH_PAGE_SIZE);
+	}
+	clear_dirty(m, pfn, n);
+}
+
 static void frame_free(struct mach *m, uint64_t head, unsigned order)
 {
 	struct mach_frame *f = &m->frames[head];
 
 	/* Free frames hold zeros: clear the bytes before they can be reused. */
-	if (m->ram) {
-		uint8_t *p = m->ram + (head << MACH_PAGE_SHIFT);
-
-		if (order == 0)
-			memset(p, 0, MACH_PAGE_SIZE);
-		else
-			madvise(p, MACH_PAGE_SIZE << order, MADV_DONTNEED);
-	}
+	clear_frames(m, head, 1ULL << order);
 	TRACE(m->tc, mach_frame_free, head, order);
 	STORE(f->state, 0);
 	STORE(f->count, 0);
@@ -285,6 +416,49 @@ static void frame_free(struct mach *m, uint64_t head, unsigned order)
 	} else {
 		give_section(m, (uint32_t)head);
 	}
+}
+
+static void sort_u32(uint32_t *a, uint32_t n)
+{
+	/* Zaps free in page-table order, which is nearly always pfn order already:
+	 * an insertion sort is linear then, and a batch is small anyway. */
+	for (uint32_t i = 1; i < n; i++) {
+		uint32_t v = a[i], j = i;
+
+		while (j > 0 && a[j - 1] > v) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = v;
+	}
+}
+
+void mach_free_batch_flush(struct mach *m, struct mach_free_batch *b)
+{
+	uint32_t n = b->n;
+
+	if (!n)
+		return;
+	sort_u32(b->pfn, n);
+	for (uint32_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && b->pfn[j] == b->pfn[j - 1] + 1; j++)
+			;
+		clear_frames(m, b->pfn[i], j - i);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct mach_frame *f = &m->frames[b->pfn[i]];
+
+		TRACE(m->tc, mach_frame_free, b->pfn[i], 0);
+		STORE(f->state, 0);
+		STORE(f->count, 0);
+	}
+	__atomic_fetch_add(&m->free_frames, n, __ATOMIC_RELAXED);
+	/* Highest first, so that later allocations pop them in ascending order. */
+	pthread_mutex_lock(&m->list[0].lock);
+	for (uint32_t i = n; i-- > 0;)
+		give_frame_locked(m, b->pfn[i]);
+	pthread_mutex_unlock(&m->list[0].lock);
+	b->n = 0;
 }
 
 static void host_frame_free(struct mach *m, uint64_t pfn)
@@ -304,7 +478,7 @@ static void host_frame_free(struct mach *m, uint64_t pfn)
  * Drop @sub (references, and pins in the high half) from the head @head of an
  * allocation of @order; free it when no reference is left.
  */
-void mach_frame_unref(struct mach *m, uint64_t head, unsigned order, uint64_t sub)
+static inline bool unref_is_last(struct mach *m, uint64_t head, unsigned order, uint64_t sub)
 {
 	uint64_t old = __atomic_fetch_sub(mach_frame_count(m, head), sub, __ATOMIC_ACQ_REL);
 
@@ -313,7 +487,12 @@ void mach_frame_unref(struct mach *m, uint64_t head, unsigned order, uint64_t su
 		__builtin_trap(); /* a put or unpin of a frame nobody holds */
 	if (MACH_CNT_PINS(sub) && MACH_CNT_PINS(old) == MACH_CNT_PINS(sub))
 		__atomic_fetch_sub(&m->pinned_frames, 1ULL << order, __ATOMIC_RELAXED);
-	if (MACH_CNT_REFS(old) == MACH_CNT_REFS(sub))
+	return MACH_CNT_REFS(old) == MACH_CNT_REFS(sub);
+}
+
+void mach_frame_unref(struct mach *m, uint64_t head, unsigned order, uint64_t sub)
+{
+	if (unref_is_last(m, head, order, sub))
 		mach_frame_free_head(m, head, order);
 }
 
@@ -323,6 +502,25 @@ void mach_frame_free_head(struct mach *m, uint64_t head, unsigned order)
 		host_frame_free(m, head);
 	else
 		frame_free(m, head, order);
+}
+
+void mach_frame_free_head_batch(struct mach *m, struct mach_free_batch *b, uint64_t head,
+				unsigned order)
+{
+	if (order != 0 || mach_pfn_is_host(m, head)) {
+		mach_frame_free_head(m, head, order);
+		return;
+	}
+	b->pfn[b->n++] = (uint32_t)head;
+	if (b->n == MACH_FREE_BATCH)
+		mach_free_batch_flush(m, b);
+}
+
+void mach_frame_unref_batch(struct mach *m, struct mach_free_batch *b, uint64_t head,
+			    unsigned order, uint64_t sub)
+{
+	if (unref_is_last(m, head, order, sub))
+		mach_frame_free_head_batch(m, b, head, order);
 }
 
 static bool pfn_valid(struct mach *m, uint64_t pfn)
@@ -479,8 +677,10 @@ int mach_phys_write(struct mach *m, uint64_t pa, const void *buf, size_t len)
 	if (ret)
 		return ret;
 	if (kind == PA_RAM) {
-		if (m->ram)
+		if (m->ram) {
+			mark_dirty_pa(m, pa, len);
 			memcpy(m->ram + pa, buf, len);
+		}
 		return 0;
 	}
 	while (len) {
@@ -505,8 +705,10 @@ int mach_phys_copy(struct mach *m, uint64_t dst, uint64_t src, size_t len)
 	if (ret)
 		return ret;
 	if (kd == PA_RAM && ks == PA_RAM) {
-		if (m->ram)
+		if (m->ram) {
+			mark_dirty_pa(m, dst, len);
 			memmove(m->ram + dst, m->ram + src, len);
+		}
 		return 0;
 	}
 	/* Mixed kinds never overlap (RAM and host window are disjoint), and two
@@ -532,8 +734,13 @@ void *mach_phys_ptr(struct mach *m, uint64_t pa, size_t len)
 
 	if (pa_check(m, pa, len, &kind))
 		return NULL;
-	if (kind == PA_RAM)
-		return m->ram ? m->ram + pa : NULL;
+	if (kind == PA_RAM) {
+		if (!m->ram)
+			return NULL;
+		/* The caller may write through the pointer. */
+		mark_dirty_pa(m, pa, len);
+		return m->ram + pa;
+	}
 	if ((pa >> MACH_PAGE_SHIFT) != ((pa + len - (len != 0)) >> MACH_PAGE_SHIFT))
 		return NULL;
 	return host_addr(m, pa);
@@ -593,6 +800,10 @@ int mach_create(const struct mach_config *cfg, struct mach **out)
 		m->ram = reserve(size);
 		if (!m->ram)
 			goto err_ram;
+		m->dirty_bytes = ((m->nframes + 63) / 64) * sizeof(uint64_t);
+		m->dirty = reserve(m->dirty_bytes);
+		if (!m->dirty)
+			goto err_dirty;
 	}
 	m->blk_free = fault_calloc(m->fc, "mach.create", (m->nframes >> 9) + 1, sizeof(uint16_t));
 	if (!m->blk_free)
@@ -616,6 +827,9 @@ err_host:
 err_sec:
 	fault_free(m->blk_free);
 err_blk:
+	if (m->dirty)
+		munmap(m->dirty, m->dirty_bytes);
+err_dirty:
 	if (m->ram)
 		munmap(m->ram, size);
 err_ram:
@@ -638,13 +852,17 @@ void mach_destroy(struct mach *m)
 	if (!m)
 		return;
 	/* Processes first (they hold file and user references), then files,
-	 * then users. Frames still pinned simply vanish with the arrays. */
+	 * then users. Frames still pinned simply vanish with the arrays, and
+	 * the bytes of the frames freed now are unmapped below: no clearing. */
+	m->dying = true;
 	mach_proc_destroy_all(m);
 	mach_file_free_all(m);
 	mach_user_free_all(m);
 	munmap(m->host, m->host_bytes);
 	fault_free(m->sec_free);
 	fault_free(m->blk_free);
+	if (m->dirty)
+		munmap(m->dirty, m->dirty_bytes);
 	if (m->ram)
 		munmap(m->ram, m->mem_size);
 	munmap(m->frames, m->frames_bytes);

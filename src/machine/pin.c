@@ -29,7 +29,10 @@
 
 void mach_unpin_internal(struct mach *m, const uint64_t *pfns, uint64_t npages)
 {
+	struct mach_free_batch b;
 	uint64_t unpinned = 0;
+
+	b.n = 0;
 
 	for (uint64_t i = 0; i < npages;) {
 		uint64_t pfn = pfns[i], k = 1, old;
@@ -50,9 +53,10 @@ void mach_unpin_internal(struct mach *m, const uint64_t *pfns, uint64_t npages)
 		if (MACH_CNT_PINS(old) == k)
 			unpinned += 1ULL << order;
 		if (MACH_UNLIKELY(MACH_CNT_REFS(old) == k))
-			mach_frame_free_head(m, head, order);
+			mach_frame_free_head_batch(m, &b, head, order);
 		i += k;
 	}
+	mach_free_batch_flush(m, &b);
 	if (unpinned)
 		__atomic_fetch_sub(&m->pinned_frames, unpinned, __ATOMIC_RELAXED);
 }

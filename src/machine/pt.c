@@ -17,7 +17,8 @@
  *     published with release and read with acquire so that a winner's frame
  *     metadata and node contents are visible.
  *   - Write side: clearing entries and freeing nodes (mach_pt_zap), which no
- *     reader can observe half done.
+ *     reader can observe half done. The frames a zap frees are freed as a
+ *     batch (internal.h, "Batched frees") before the zap returns.
  */
 #include <errno.h>
 
@@ -81,16 +82,19 @@ uint64_t *mach_pt_slot(struct mach *m, struct mach_pt *pt, uint64_t idx, unsigne
 	return &n->e[(idx >> (PT_BITS * level)) & PT_MASK];
 }
 
-static void put_leaf(struct mach *m, uint64_t e, unsigned lvl)
+static void put_leaf(struct mach *m, struct mach_free_batch *b, uint64_t e, unsigned lvl)
 {
 	uint64_t pfn = e >> MACH_PAGE_SHIFT;
 
-	mach_frame_unref(m, pfn, lvl * PT_BITS, MACH_REF_ONE);
+	mach_frame_unref_batch(m, b, pfn, lvl * PT_BITS, MACH_REF_ONE);
 }
 
-/* Zap pages [first, end) under node @n of level @lvl covering pages from @base. */
-static void zap_node(struct mach *m, struct mach_pt_node *n, unsigned lvl, uint64_t base,
-		     uint64_t first, uint64_t end)
+/*
+ * Zap pages [first, end) under node @n of level @lvl covering pages from @base.
+ * Frames freed go through @b (the caller flushes it).
+ */
+static void zap_node(struct mach *m, struct mach_free_batch *b, struct mach_pt_node *n,
+		     unsigned lvl, uint64_t base, uint64_t first, uint64_t end)
 {
 	uint64_t span = 1ULL << (PT_BITS * lvl); /* pages per entry */
 	uint64_t i0 = first > base ? (first - base) / span : 0;
@@ -106,11 +110,11 @@ static void zap_node(struct mach *m, struct mach_pt_node *n, unsigned lvl, uint6
 		if (ent & MACH_PT_LEAF) {
 			/* Callers never cut a huge leaf in part (regions enforce it). */
 			n->e[i] = 0;
-			put_leaf(m, ent, lvl);
+			put_leaf(m, b, ent, lvl);
 			continue;
 		}
 		struct mach_pt_node *c = (struct mach_pt_node *)(uintptr_t)ent;
-		zap_node(m, c, lvl - 1, s, MACH_MAX(first, s), MACH_MIN(end, e));
+		zap_node(m, b, c, lvl - 1, s, MACH_MAX(first, s), MACH_MIN(end, e));
 		if (first <= s && e <= end) {
 			n->e[i] = 0;
 			fault_free(c);
@@ -120,15 +124,24 @@ static void zap_node(struct mach *m, struct mach_pt_node *n, unsigned lvl, uint6
 
 void mach_pt_zap(struct mach *m, struct mach_pt *pt, uint64_t first, uint64_t end)
 {
-	if (pt->root && first < end)
-		zap_node(m, pt->root, MACH_PT_LEVELS - 1, 0, first, end);
+	struct mach_free_batch b;
+
+	if (pt->root && first < end) {
+		b.n = 0;
+		zap_node(m, &b, pt->root, MACH_PT_LEVELS - 1, 0, first, end);
+		mach_free_batch_flush(m, &b);
+	}
 }
 
 void mach_pt_destroy(struct mach *m, struct mach_pt *pt)
 {
+	struct mach_free_batch b;
+
 	if (!pt->root)
 		return;
-	zap_node(m, pt->root, MACH_PT_LEVELS - 1, 0, 0, 1ULL << (PT_BITS * MACH_PT_LEVELS));
+	b.n = 0;
+	zap_node(m, &b, pt->root, MACH_PT_LEVELS - 1, 0, 0, 1ULL << (PT_BITS * MACH_PT_LEVELS));
+	mach_free_batch_flush(m, &b);
 	fault_free(pt->root);
 	pt->root = NULL;
 }

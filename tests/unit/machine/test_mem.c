@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,4 +276,193 @@ Test(mem, two_machines_share_nothing)
 	cr_assert_eq(mach_now(b), 0);
 	mach_destroy(a);
 	mach_destroy(b);
+}
+
+/* ------------------------------------------------ freeing and clearing */
+
+static bool page_reads_zero(struct mach *m, uint64_t pfn)
+{
+	static uint8_t buf[4096], zero[4096];
+
+	cr_assert_eq(mach_phys_read(m, pfn << 12, buf, sizeof(buf)), 0);
+	return memcmp(buf, zero, sizeof(buf)) == 0;
+}
+
+Test(mem, every_write_path_is_cleared_on_free)
+{
+	struct mach *m = new_mach(64 * MiB, MACH_BACKING_OWNED);
+	uint64_t a, b, c, h, start = free_frames(m);
+	uint8_t x = 0x3c;
+
+	/* Lone 4 KiB frames written through each way to write RAM bytes. */
+	cr_assert_eq(mach_frame_alloc(m, 0, &a), 0);
+	cr_assert_eq(mach_frame_alloc(m, 0, &b), 0);
+	cr_assert_eq(mach_frame_alloc(m, 0, &c), 0);
+	cr_assert_eq(mach_phys_write(m, (a << 12) + 4095, &x, 1), 0);
+	cr_assert_eq(mach_phys_copy(m, (b << 12) + 100, (a << 12) + 4095, 1), 0);
+	uint8_t *p = mach_phys_ptr(m, (c << 12) + 64, 8);
+	cr_assert_not_null(p);
+	p[7] = 0x99; /* written through the pointer after the call */
+	/* A 2 MiB frame written through a pointer to its last page. */
+	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &h), 0);
+	p = mach_phys_ptr(m, (h + 511) << 12, 4096);
+	cr_assert_not_null(p);
+	p[4095] = 0x11;
+	mach_frame_put(m, a);
+	mach_frame_put(m, b);
+	mach_frame_put(m, c);
+	mach_frame_put(m, h);
+	cr_assert_eq(free_frames(m), start);
+	cr_assert(page_reads_zero(m, a));
+	cr_assert(page_reads_zero(m, b));
+	cr_assert(page_reads_zero(m, c));
+	cr_assert(page_reads_zero(m, h + 511));
+	/* Reallocated, they still read as zeros. */
+	cr_assert_eq(mach_frame_alloc(m, 0, &a), 0);
+	cr_assert(page_reads_zero(m, a));
+	mach_frame_put(m, a);
+	mach_destroy(m);
+}
+
+static int frame_free_cb(const struct trace_record *rec, void *arg)
+{
+	long *n = arg;
+
+	if (rec->event == TRACE_EV_mach_frame_free)
+		(*n)++;
+	return 0;
+}
+
+/*
+ * A 64 MiB process faulted in a shuffled order (so its pfns are scattered
+ * over the page table), a third of its pages written, destroyed: every frame
+ * comes back (one free event each), reads as zeros, and the 2 MiB blocks
+ * coalesce again.
+ */
+Test(mem, proc_destroy_frees_scattered_frames_zeroed)
+{
+	const uint64_t n = (64 * MiB) >> 12, seed = 20261127;
+	struct mach *m = new_mach(256 * MiB, MACH_BACKING_OWNED);
+	uint64_t start = free_frames(m), va, *idx = malloc(n * sizeof(*idx));
+	uint64_t *pfn = malloc(n * sizeof(*pfn));
+	struct mach_user *u;
+	struct mach_proc *p;
+	uint64_t rng = seed;
+	long nfree = 0;
+
+	cr_assert_eq(mach_user_get(m, 1, &u), 0);
+	cr_assert_eq(mach_proc_create(m, u, &p), 0);
+	cr_assert_eq(mach_mmap(p, 0, n << 12, MACH_PROT_READ | MACH_PROT_WRITE, MACH_MAP_PRIVATE,
+			       NULL, 0, &va),
+		     0);
+	for (uint64_t i = 0; i < n; i++)
+		idx[i] = i;
+	for (uint64_t i = n - 1; i > 0; i--) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint64_t j = (rng >> 33) % (i + 1), t = idx[i];
+		idx[i] = idx[j];
+		idx[j] = t;
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = idx[k];
+		uint32_t mark = (uint32_t)(i | 0x80000000u);
+		uint64_t uva = va + (i << 12) + (i & 1023) * 4;
+
+		cr_assert_eq(mach_pin_user_pages(p, va + (i << 12), 1, 0, &pfn[i]), 1);
+		mach_unpin_pages(m, &pfn[i], 1);
+		if (i % 3 == 0)
+			cr_assert_eq(mach_copy_to_user(p, uva, &mark, 4), 0, "seed %llu",
+				     (unsigned long long)seed);
+	}
+	cr_assert_eq(free_frames(m), start - n);
+	cr_assert_geq(trace_enable_pattern(mach_trace(m), "mach:frame_free"), 1);
+	/* A partial munmap first: a zap of part of the table. */
+	cr_assert_eq(mach_munmap(p, va + (1000 << 12), 3000 << 12), 0);
+	cr_assert_eq(free_frames(m), start - n + 3000);
+	mach_proc_destroy(p);
+	mach_user_put(u);
+	cr_assert_eq(trace_collect(mach_trace(m), frame_free_cb, &nfree), (long)n);
+	cr_assert_eq(trace_dropped(mach_trace(m)), 0);
+	cr_assert_eq(nfree, (long)n, "one mach:frame_free per frame");
+	cr_assert_eq(free_frames(m), start);
+	for (uint64_t i = 0; i < n; i += 1 + (i % 7))
+		cr_assert(page_reads_zero(m, pfn[i]), "page %llu (pfn 0x%llx), seed %llu",
+			  (unsigned long long)i, (unsigned long long)pfn[i],
+			  (unsigned long long)seed);
+	/* Everything coalesced: every whole 2 MiB block is allocatable. */
+	uint64_t blk[127];
+	for (int i = 0; i < 127; i++)
+		cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &blk[i]), 0, "i=%d", i);
+	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &(uint64_t){0}), -ENOMEM);
+	for (int i = 0; i < 127; i++)
+		mach_frame_put(m, blk[i]);
+	free(idx);
+	free(pfn);
+	mach_destroy(m);
+}
+
+/* Frames whose last reference goes with their last pin (after munmap): the unpin frees them. */
+Test(mem, unpin_frees_written_frames_zeroed)
+{
+	const uint64_t n = 1500;
+	struct mach *m = new_mach(64 * MiB, MACH_BACKING_OWNED);
+	uint64_t start = free_frames(m), va, *pfn = malloc(n * sizeof(*pfn));
+	struct mach_user *u;
+	struct mach_proc *p;
+	uint8_t x = 0xee;
+
+	cr_assert_eq(mach_user_get(m, 1, &u), 0);
+	cr_assert_eq(mach_proc_create(m, u, &p), 0);
+	cr_assert_eq(mach_mmap(p, 0, n << 12, MACH_PROT_READ | MACH_PROT_WRITE, MACH_MAP_PRIVATE,
+			       NULL, 0, &va),
+		     0);
+	cr_assert_eq(mach_pin_user_pages(p, va, n, MACH_PIN_WRITE, pfn), (long)n);
+	cr_assert_eq(mach_munmap(p, va, n << 12), 0);
+	cr_assert_eq(free_frames(m), start - n, "pinned frames outlive munmap");
+	for (uint64_t i = 0; i < n; i += 2)
+		cr_assert_eq(mach_phys_write(m, (pfn[i] << 12) + 17, &x, 1), 0);
+	mach_unpin_pages(m, pfn, n);
+	cr_assert_eq(free_frames(m), start);
+	for (uint64_t i = 0; i < n; i++)
+		cr_assert(page_reads_zero(m, pfn[i]), "i=%llu", (unsigned long long)i);
+	mach_proc_destroy(p);
+	mach_user_put(u);
+	free(pfn);
+	mach_destroy(m);
+}
+
+/*
+ * The whole blocks of partial sections come out lowest first and ascending,
+ * before any whole section is split: 1.5 GiB = section 0 (511 blocks after
+ * the one holding pfn 0) and half a section (256 blocks).
+ */
+Test(mem, partial_section_blocks_in_order)
+{
+	struct mach *m = new_mach(GiB + GiB / 2, MACH_BACKING_DATALESS);
+	uint64_t start = free_frames(m), *b = malloc(767 * sizeof(*b));
+
+	for (int i = 0; i < 767; i++) {
+		cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &b[i]), 0, "i=%d", i);
+		cr_assert_eq(b[i], i < 511 ? (uint64_t)(i + 1) << 9
+					   : (1ULL << 18) + ((uint64_t)(i - 511) << 9),
+			     "i=%d pfn 0x%llx", i, (unsigned long long)b[i]);
+	}
+	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &(uint64_t){0}), -ENOMEM);
+	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_1G, &(uint64_t){0}), -ENOMEM);
+	/* Given back, all of them can be taken again. */
+	for (int i = 0; i < 767; i++)
+		mach_frame_put(m, b[i]);
+	cr_assert_eq(free_frames(m), start);
+	for (int i = 0; i < 767; i++)
+		cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &b[i]), 0, "again i=%d", i);
+	for (int i = 0; i < 767; i++)
+		mach_frame_put(m, b[i]);
+	/* 4 KiB frames split the partial sections' blocks too. */
+	uint64_t f;
+	cr_assert_eq(mach_frame_alloc(m, 0, &f), 0);
+	cr_assert_lt(f, 512, "block 0's own frames go first");
+	mach_frame_put(m, f);
+	cr_assert_eq(free_frames(m), start);
+	free(b);
+	mach_destroy(m);
 }

@@ -27,6 +27,7 @@
 #include <iommusim/machine.h>
 
 #include "bench.h"
+#include "bench_util.h"
 #include "iommu/mock/mock.h"
 #include "iommufd/iommufd_private.h"
 
@@ -34,16 +35,13 @@
 #define MAP_BENCH_IOVA (1ULL << 30) /* inside the mock aperture 16 MiB .. 2 GiB-1 */
 
 struct map_bench {
-	struct mach *m;
-	struct mach_user *u;
-	struct mach_proc *p;
+	struct bench_proc bp;
 	struct iommufd_ctx *ictx;
 	struct iommu_device *mock;
 	struct iommu_dev *dev[2];
 	struct iommu_domain *dom[2];
 	unsigned int ndom;
 	uint32_t ioas;
-	uint64_t va;
 	unsigned int nthreads;
 };
 
@@ -68,12 +66,7 @@ static void map_teardown(void *state)
 	}
 	if (b->mock)
 		iommu_device_put(b->mock);
-	if (b->p)
-		mach_proc_destroy(b->p);
-	if (b->u)
-		mach_user_put(b->u);
-	if (b->m)
-		mach_destroy(b->m);
+	bench_proc_teardown(&b->bp);
 	free(b);
 }
 
@@ -81,7 +74,6 @@ static int map_setup(void **state, unsigned int mmap_flags, uint32_t dev_flags,
 		     unsigned int ndom, unsigned int nthreads)
 {
 	struct mach_config cfg = {.mem_size = 2 * MAP_BENCH_LEN, .backing = MACH_BACKING_DATALESS};
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
 	struct map_bench *b = calloc(1, sizeof(*b));
 	struct iommufd_ioas *ioas;
 	int err;
@@ -89,27 +81,13 @@ static int map_setup(void **state, unsigned int mmap_flags, uint32_t dev_flags,
 	if (!b)
 		return -ENOMEM;
 	b->nthreads = nthreads;
-	err = mach_create(&cfg, &b->m);
+	err = bench_proc_setup(&b->bp, &cfg, MAP_BENCH_LEN, mmap_flags, true);
 	if (!err)
-		err = mach_user_get(b->m, 1000, &b->u);
+		err = bench_ioas_open(b->bp.p, &b->ictx, &b->ioas);
 	if (!err)
-		err = mach_proc_create(b->m, b->u, &b->p);
+		err = mock_iommu_create(b->bp.m, &b->mock);
 	if (err)
 		goto err;
-	mach_proc_set_rlimit_memlock(b->p, MACH_RLIM_INFINITY);
-	err = mach_mmap(b->p, 0, MAP_BENCH_LEN, MACH_PROT_READ | MACH_PROT_WRITE,
-			mmap_flags | MACH_MAP_POPULATE, NULL, 0, &b->va);
-	if (!err)
-		err = iommufd_ctx_open(b->p, &b->ictx);
-	if (!err)
-		err = mock_iommu_create(b->m, &b->mock);
-	if (err)
-		goto err;
-	if (iommufd_ioctl(b->ictx, IOMMU_IOAS_ALLOC, &a)) {
-		err = -errno;
-		goto err;
-	}
-	b->ioas = a.out_ioas_id;
 	ioas = iommufd_get_ioas(b->ictx, b->ioas);
 	for (unsigned int i = 0; i < ndom && !err; i++) {
 		err = mock_dev_create(b->mock, i + 1, dev_flags, &b->dev[i]);
@@ -141,21 +119,7 @@ err:
 /* Map and unmap [va + off, +len) at MAP_BENCH_IOVA + off. */
 static int map_one(struct map_bench *b, uint64_t off, uint64_t len)
 {
-	struct iommu_ioas_map m = {.size = sizeof(m),
-				   .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-					    IOMMU_IOAS_MAP_WRITEABLE,
-				   .ioas_id = b->ioas,
-				   .user_va = b->va + off,
-				   .length = len,
-				   .iova = MAP_BENCH_IOVA + off};
-	struct iommu_ioas_unmap u = {
-		.size = sizeof(u), .ioas_id = b->ioas, .iova = MAP_BENCH_IOVA + off, .length = len};
-
-	if (iommufd_ioctl(b->ictx, IOMMU_IOAS_MAP, &m))
-		return -errno;
-	if (iommufd_ioctl(b->ictx, IOMMU_IOAS_UNMAP, &u))
-		return -errno;
-	return u.length == len ? 0 : -EIO;
+	return bench_ioas_map_unmap(b->ictx, b->ioas, b->bp.va + off, MAP_BENCH_IOVA + off, len);
 }
 
 struct map_thread {

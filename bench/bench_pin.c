@@ -19,15 +19,14 @@
 #include <iommusim/machine.h>
 
 #include "bench.h"
+#include "bench_util.h"
 
 #define PIN_BENCH_REGION (64ULL << 20)
 #define PIN_BENCH_BATCH 512ULL
 
 struct pin_bench {
-	struct mach *m;
-	struct mach_user *u;
-	struct mach_proc *p;
-	uint64_t va, npages, next;
+	struct bench_proc bp;
+	uint64_t npages, next;
 	uint64_t pfns[PIN_BENCH_BATCH];
 };
 
@@ -37,9 +36,7 @@ static void pin_teardown(void *state)
 
 	if (!b)
 		return;
-	mach_proc_destroy(b->p);
-	mach_user_put(b->u);
-	mach_destroy(b->m);
+	bench_proc_teardown(&b->bp);
 	free(b);
 }
 
@@ -51,14 +48,7 @@ static int pin_setup(void **state, unsigned flags)
 
 	if (!b)
 		return -ENOMEM;
-	err = mach_create(&cfg, &b->m);
-	if (!err)
-		err = mach_user_get(b->m, 1000, &b->u);
-	if (!err)
-		err = mach_proc_create(b->m, b->u, &b->p);
-	if (!err)
-		err = mach_mmap(b->p, 0, PIN_BENCH_REGION, MACH_PROT_READ | MACH_PROT_WRITE,
-				flags | MACH_MAP_POPULATE, NULL, 0, &b->va);
+	err = bench_proc_setup(&b->bp, &cfg, PIN_BENCH_REGION, flags, false);
 	if (err) {
 		pin_teardown(b);
 		return err;
@@ -83,12 +73,12 @@ static int pin_run(void *state, uint64_t iterations, struct bench_counters *out)
 	struct pin_bench *b = state;
 
 	for (uint64_t i = 0; i < iterations; i++) {
-		uint64_t va = b->va + (b->next << MACH_PAGE_SHIFT);
-		long n = mach_pin_user_pages(b->p, va, PIN_BENCH_BATCH, MACH_PIN_WRITE, b->pfns);
+		uint64_t va = b->bp.va + (b->next << MACH_PAGE_SHIFT);
+		long n = mach_pin_user_pages(b->bp.p, va, PIN_BENCH_BATCH, MACH_PIN_WRITE, b->pfns);
 
 		if (n != (long)PIN_BENCH_BATCH)
 			return n < 0 ? (int)n : -EIO;
-		mach_unpin_pages(b->m, b->pfns, PIN_BENCH_BATCH);
+		mach_unpin_pages(b->bp.m, b->pfns, PIN_BENCH_BATCH);
 		b->next = (b->next + PIN_BENCH_BATCH) % b->npages;
 	}
 	BENCH_KEEP(b->pfns[0]);

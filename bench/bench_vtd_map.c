@@ -26,6 +26,7 @@
 #include <iommusim/platform.h>
 
 #include "bench.h"
+#include "bench_util.h"
 #include "iommu/intel/intel.h"
 #include "iommufd/device.h"
 
@@ -33,9 +34,7 @@
 #define VTD_MAP_IOVA (1ULL << 32)
 
 struct vtd_map_bench {
-	struct mach *m;
-	struct mach_user *u;
-	struct mach_proc *p;
+	struct bench_proc bp;
 	struct plat_iommu *pi;
 	struct intel_iommu *iommu;
 	struct plat_dev *pd;
@@ -43,7 +42,6 @@ struct vtd_map_bench {
 	struct iommufd_ctx *ictx;
 	struct iommufd_device *idev;
 	uint32_t ioas, dev_id;
-	uint64_t va;
 };
 
 static void vtd_map_teardown(void *state)
@@ -67,12 +65,7 @@ static void vtd_map_teardown(void *state)
 		intel_iommu_remove(b->iommu);
 	if (b->pi)
 		plat_iommu_remove(b->pi);
-	if (b->p)
-		mach_proc_destroy(b->p);
-	if (b->u)
-		mach_user_put(b->u);
-	if (b->m)
-		mach_destroy(b->m);
+	bench_proc_teardown(&b->bp);
 	free(b);
 }
 
@@ -80,25 +73,15 @@ static int vtd_map_setup(void **state, const struct bench_args *args)
 {
 	struct mach_config cfg = {.mem_size = 2 * VTD_MAP_LEN, .backing = MACH_BACKING_OWNED};
 	struct plat_dev_config dc = {.bus = 0, .dev = 3, .fn = 0};
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
 	struct vtd_map_bench *b = calloc(1, sizeof(*b));
 	uint32_t pt;
 	int err;
 
 	if (!b)
 		return -ENOMEM;
-	err = mach_create(&cfg, &b->m);
+	err = bench_proc_setup(&b->bp, &cfg, VTD_MAP_LEN, 0, true);
 	if (!err)
-		err = mach_user_get(b->m, 1000, &b->u);
-	if (!err)
-		err = mach_proc_create(b->m, b->u, &b->p);
-	if (err)
-		goto err;
-	mach_proc_set_rlimit_memlock(b->p, MACH_RLIM_INFINITY);
-	err = mach_mmap(b->p, 0, VTD_MAP_LEN, MACH_PROT_READ | MACH_PROT_WRITE, MACH_MAP_POPULATE,
-			NULL, 0, &b->va);
-	if (!err)
-		err = plat_iommu_add_vtd(b->m, NULL, &b->pi);
+		err = plat_iommu_add_vtd(b->bp.m, NULL, &b->pi);
 	if (!err)
 		err = intel_iommu_probe(b->pi, NULL, &b->iommu);
 	if (!err)
@@ -106,14 +89,9 @@ static int vtd_map_setup(void **state, const struct bench_args *args)
 	if (!err)
 		err = intel_iommu_probe_device(b->iommu, b->pd, &b->dev);
 	if (!err)
-		err = iommufd_ctx_open(b->p, &b->ictx);
+		err = bench_ioas_open(b->bp.p, &b->ictx, &b->ioas);
 	if (err)
 		goto err;
-	if (iommufd_ioctl(b->ictx, IOMMU_IOAS_ALLOC, &a)) {
-		err = -errno;
-		goto err;
-	}
-	b->ioas = a.out_ioas_id;
 	b->idev = iommufd_device_bind(b->ictx, b->dev, &b->dev_id, &err);
 	if (!b->idev)
 		goto err;
@@ -133,25 +111,11 @@ static int vtd_map_run(void *state, uint64_t iterations, struct bench_counters *
 	struct vtd_map_bench *b = state;
 
 	for (uint64_t i = 0; i < iterations; i++) {
-		struct iommu_ioas_map m = {.size = sizeof(m),
-					   .flags = IOMMU_IOAS_MAP_FIXED_IOVA |
-						    IOMMU_IOAS_MAP_READABLE |
-						    IOMMU_IOAS_MAP_WRITEABLE,
-					   .ioas_id = b->ioas,
-					   .user_va = b->va,
-					   .length = VTD_MAP_LEN,
-					   .iova = VTD_MAP_IOVA};
-		struct iommu_ioas_unmap u = {.size = sizeof(u),
-					     .ioas_id = b->ioas,
-					     .iova = VTD_MAP_IOVA,
-					     .length = VTD_MAP_LEN};
+		int err =
+			bench_ioas_map_unmap(b->ictx, b->ioas, b->bp.va, VTD_MAP_IOVA, VTD_MAP_LEN);
 
-		if (iommufd_ioctl(b->ictx, IOMMU_IOAS_MAP, &m))
-			return -errno;
-		if (iommufd_ioctl(b->ictx, IOMMU_IOAS_UNMAP, &u))
-			return -errno;
-		if (u.length != VTD_MAP_LEN)
-			return -EIO;
+		if (err)
+			return err;
 	}
 	out->items += iterations * (VTD_MAP_LEN >> MACH_PAGE_SHIFT);
 	out->bytes += iterations * VTD_MAP_LEN;

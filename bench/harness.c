@@ -38,6 +38,7 @@
 #endif
 
 #include "bench.h"
+#include "trace/json.h"
 
 enum {
 	EXIT_BENCH_FAILED = 1,
@@ -516,22 +517,6 @@ static int print_table(const struct bench_result *res, size_t n, unsigned reps)
 	return 0;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* JSON has no inf or nan. */
 static void json_double(FILE *f, double v)
 {
@@ -578,11 +563,11 @@ static void json_context(FILE *f, const char *exe)
 	if (gethostname(host, sizeof(host) - 1))
 		strcpy(host, "unknown");
 	fprintf(f, "  \"context\": {\n    \"date\": ");
-	json_string(f, date);
+	trace_json_escape_file(f, date);
 	fprintf(f, ",\n    \"host_name\": ");
-	json_string(f, host);
+	trace_json_escape_file(f, host);
 	fprintf(f, ",\n    \"executable\": ");
-	json_string(f, exe);
+	trace_json_escape_file(f, exe);
 	fprintf(f, ",\n    \"num_cpus\": %ld", sysconf(_SC_NPROCESSORS_ONLN));
 	if (mhz > 0)
 		fprintf(f, ",\n    \"mhz_per_cpu\": %ld", mhz);
@@ -627,21 +612,21 @@ static void json_entry(FILE *f, bool *first, const struct bench_result *r, size_
 		char name[256];
 
 		snprintf(name, sizeof(name), "%s_%s", r->def->name, agg);
-		json_string(f, name);
+		trace_json_escape_file(f, name);
 	} else {
-		json_string(f, r->def->name);
+		trace_json_escape_file(f, r->def->name);
 	}
 	fprintf(f, ",\n      \"family_index\": %zu,\n      \"per_family_instance_index\": 0",
 		family);
 	fprintf(f, ",\n      \"run_name\": ");
-	json_string(f, r->def->name);
+	trace_json_escape_file(f, r->def->name);
 	if (r->error) {
 		fprintf(f, ",\n      \"run_type\": \"iteration\",\n      \"error_occurred\": true"
 			   ",\n      \"error_message\": ");
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "%s: %s", r->error_where, strerror(-r->error));
-		json_string(f, msg);
+		trace_json_escape_file(f, msg);
 		fprintf(f, "\n    }");
 		return;
 	}

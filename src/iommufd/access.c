@@ -182,6 +182,39 @@ static bool check_area_prot(struct iopt_area *area, unsigned int flags)
 	return area->iommu_prot & IOMMU_READ;
 }
 
+/* Whether an access may touch @area with @flags: -EINVAL, -EPERM or 0. */
+static int check_area_access(struct iopt_area *area, unsigned int flags)
+{
+	if (area->prevent_access)
+		return -EINVAL;
+	if (!check_area_prot(area, flags))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Take access->ioas_lock, then the attached IOAS's iova_rwsem for reading
+ * (the order every access path takes them in), and return its io_pagetable
+ * in *out; -ENOENT with nothing held if no IOAS is attached.
+ */
+static int access_lock_iopt(struct iommufd_access *access, struct io_pagetable **out)
+{
+	pthread_mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		pthread_mutex_unlock(&access->ioas_lock);
+		return -ENOENT;
+	}
+	*out = &access->ioas->iopt;
+	pthread_rwlock_rdlock(&(*out)->iova_rwsem);
+	return 0;
+}
+
+static void access_unlock_iopt(struct iommufd_access *access, struct io_pagetable *iopt)
+{
+	pthread_rwlock_unlock(&iopt->iova_rwsem);
+	pthread_mutex_unlock(&access->ioas_lock);
+}
+
 static void unpin_range(struct io_pagetable *iopt, uint64_t iova, uint64_t last_iova)
 {
 	struct iopt_area_contig_iter iter;
@@ -209,26 +242,17 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova, uint6
 	if (check_add_overflow(iova, length - 1, &last_iova))
 		return -EOVERFLOW;
 
-	pthread_mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		pthread_mutex_unlock(&access->ioas_lock);
-		return -ENOENT;
-	}
-	iopt = &access->ioas->iopt;
-	pthread_rwlock_rdlock(&iopt->iova_rwsem);
+	rc = access_lock_iopt(access, &iopt);
+	if (rc)
+		return rc;
 	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
 		uint64_t last = min(last_iova, iopt_area_last_iova(area));
 		uint64_t last_index = iopt_area_iova_to_index(area, last);
 		uint64_t index = iopt_area_iova_to_index(area, iter.cur_iova);
 
-		if (area->prevent_access || !iopt_area_contig_is_aligned(&iter)) {
-			rc = -EINVAL;
+		rc = iopt_area_contig_is_aligned(&iter) ? check_area_access(area, flags) : -EINVAL;
+		if (rc)
 			goto err_remove;
-		}
-		if (!check_area_prot(area, flags)) {
-			rc = -EPERM;
-			goto err_remove;
-		}
 		rc = iopt_area_add_access(area, index, last_index, out_pfns, flags);
 		if (rc)
 			goto err_remove;
@@ -238,15 +262,13 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova, uint6
 		rc = -ENOENT;
 		goto err_remove;
 	}
-	pthread_rwlock_unlock(&iopt->iova_rwsem);
-	pthread_mutex_unlock(&access->ioas_lock);
+	access_unlock_iopt(access, iopt);
 	return 0;
 
 err_remove:
 	if (iova < iter.cur_iova)
 		unpin_range(iopt, iova, iter.cur_iova - 1);
-	pthread_rwlock_unlock(&iopt->iova_rwsem);
-	pthread_mutex_unlock(&access->ioas_lock);
+	access_unlock_iopt(access, iopt);
 	return rc;
 }
 
@@ -282,25 +304,16 @@ int iommufd_access_rw(struct iommufd_access *access, uint64_t iova, void *data, 
 	if (check_add_overflow(iova, (uint64_t)len - 1, &last_iova))
 		return -EOVERFLOW;
 
-	pthread_mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		pthread_mutex_unlock(&access->ioas_lock);
-		return -ENOENT;
-	}
-	iopt = &access->ioas->iopt;
-	pthread_rwlock_rdlock(&iopt->iova_rwsem);
+	rc = access_lock_iopt(access, &iopt);
+	if (rc)
+		return rc;
 	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
 		uint64_t last = min(last_iova, iopt_area_last_iova(area));
 		uint64_t bytes = last - iter.cur_iova + 1;
 
-		if (area->prevent_access) {
-			rc = -EINVAL;
+		rc = check_area_access(area, flags);
+		if (rc)
 			break;
-		}
-		if (!check_area_prot(area, flags)) {
-			rc = -EPERM;
-			break;
-		}
 		rc = iopt_pages_rw_access(area->pages, iopt_area_start_byte(area, iter.cur_iova), buf,
 					  bytes, flags);
 		if (rc)
@@ -309,7 +322,6 @@ int iommufd_access_rw(struct iommufd_access *access, uint64_t iova, void *data, 
 	}
 	if (!rc && !iopt_area_contig_done(&iter))
 		rc = -ENOENT;
-	pthread_rwlock_unlock(&iopt->iova_rwsem);
-	pthread_mutex_unlock(&access->ioas_lock);
+	access_unlock_iopt(access, iopt);
 	return rc;
 }

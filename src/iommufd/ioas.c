@@ -157,6 +157,23 @@ static int conv_iommu_prot(uint32_t map_flags)
 
 #define MAP_FLAGS (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 
+/*
+ * The argument rules IOAS_MAP and IOAS_MAP_FILE share, in the kernel's order:
+ * unknown flags, then lengths that overflow, then a mapping granting no access.
+ * On success *alloc_flags says whether the IOVA is to be allocated.
+ */
+static int check_map_args(uint32_t flags, uint64_t iova, uint64_t length, unsigned int *alloc_flags)
+{
+	if (flags & ~MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (iova >= UINT64_MAX || length >= UINT64_MAX)
+		return -EOVERFLOW;
+	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	*alloc_flags = (flags & IOMMU_IOAS_MAP_FIXED_IOVA) ? 0 : IOPT_ALLOC_IOVA;
+	return 0;
+}
+
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
@@ -165,17 +182,14 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	uint64_t iova = cmd->iova;
 	int rc;
 
-	if ((cmd->flags & ~MAP_FLAGS) || cmd->__reserved)
+	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX)
-		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	rc = check_map_args(cmd->flags, cmd->iova, cmd->length, &flags);
+	if (rc)
+		return rc;
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 	if (!ioas)
 		return -ENOENT;
-	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-		flags = IOPT_ALLOC_IOVA;
 	rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, &iova, cmd->user_va, cmd->length,
 				 conv_iommu_prot(cmd->flags), flags);
 	if (!rc) {
@@ -196,17 +210,12 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 	uint64_t iova = cmd->iova;
 	int rc;
 
-	if (cmd->flags & ~MAP_FLAGS)
-		return -EOPNOTSUPP;
-	if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX)
-		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	rc = check_map_args(cmd->flags, cmd->iova, cmd->length, &flags);
+	if (rc)
+		return rc;
 	ioas = iommufd_get_ioas(ictx, cmd->ioas_id);
 	if (!ioas)
 		return -ENOENT;
-	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-		flags = IOPT_ALLOC_IOVA;
 
 	pthread_mutex_lock(&ictx->objects_lock);
 	if (cmd->fd >= 0 && (uint32_t)cmd->fd < ictx->nfiles && ictx->files[cmd->fd]) {

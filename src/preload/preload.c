@@ -573,111 +573,109 @@ err_free:
 	return -1;
 }
 
-static int mode_arg(int flags, va_list ap)
+/*
+ * The part every open-family entry point shares: resolve the real functions,
+ * and if @path names a simulated device, open it (the fd or -1 with errno in
+ * *fd) and return true; otherwise the caller forwards to its real function.
+ */
+static bool open_sim(const char *path, int flags, int *fd)
 {
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
-		return va_arg(ap, int);
-	return 0;
+	enum shim_kind kind;
+
+	need_real();
+	if (!sim_path(path, &kind))
+		return false;
+	*fd = sim_open(kind, flags);
+	return true;
 }
+
+/*
+ * The mode argument of a variadic open-family call: present only with O_CREAT
+ * or O_TMPFILE, 0 otherwise. A macro because va_start must run in the
+ * variadic function itself; @flags must be its last named parameter.
+ */
+#define OPEN_MODE(flags)                                                   \
+	({                                                                 \
+		va_list ap_;                                               \
+		int mode_ = 0;                                             \
+                                                                           \
+		va_start(ap_, flags);                                      \
+		if (((flags)&O_CREAT) || ((flags)&O_TMPFILE) == O_TMPFILE) \
+			mode_ = va_arg(ap_, int);                          \
+		va_end(ap_);                                               \
+		mode_;                                                     \
+	})
 
 SHIM_EXPORT int open(const char *path, int flags, ...)
 {
-	enum shim_kind kind;
-	va_list ap;
-	int mode;
+	int fd;
 
-	need_real();
-	if (sim_path(path, &kind))
-		return sim_open(kind, flags);
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	return real.open(path, flags, mode);
+	if (open_sim(path, flags, &fd))
+		return fd;
+	return real.open(path, flags, OPEN_MODE(flags));
 }
 
 SHIM_EXPORT int open64(const char *path, int flags, ...)
 {
-	enum shim_kind kind;
-	va_list ap;
-	int mode;
+	int fd;
 
-	need_real();
-	if (sim_path(path, &kind))
-		return sim_open(kind, flags);
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	return real.open64(path, flags, mode);
+	if (open_sim(path, flags, &fd))
+		return fd;
+	return real.open64(path, flags, OPEN_MODE(flags));
 }
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
-	enum shim_kind kind;
-	va_list ap;
-	int mode;
+	int fd;
 
-	need_real();
-	if (sim_path(path, &kind))
-		return sim_open(kind, flags);
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	return real.openat(dirfd, path, flags, mode);
+	if (open_sim(path, flags, &fd))
+		return fd;
+	return real.openat(dirfd, path, flags, OPEN_MODE(flags));
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
-	enum shim_kind kind;
-	va_list ap;
-	int mode;
+	int fd;
 
-	need_real();
-	if (sim_path(path, &kind))
-		return sim_open(kind, flags);
-	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
-	va_end(ap);
-	return real.openat64(dirfd, path, flags, mode);
+	if (open_sim(path, flags, &fd))
+		return fd;
+	return real.openat64(dirfd, path, flags, OPEN_MODE(flags));
 }
 
 /* The _FORTIFY_SOURCE entry points a program compiled with -O2 may call. */
 SHIM_EXPORT int __open_2(const char *path, int flags)
 {
-	enum shim_kind kind;
+	int fd;
 
-	need_real();
-	if (sim_path(path, &kind))
-		return sim_open(kind, flags);
+	if (open_sim(path, flags, &fd))
+		return fd;
 	return real.open_2(path, flags);
 }
 
 SHIM_EXPORT int __open64_2(const char *path, int flags)
 {
-	enum shim_kind kind;
+	int fd;
 
-	need_real();
-	if (sim_path(path, &kind))
-		return sim_open(kind, flags);
+	if (open_sim(path, flags, &fd))
+		return fd;
 	return real.open64_2(path, flags);
 }
 
 SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	enum shim_kind kind;
+	int fd;
 
-	need_real();
-	if (sim_path(path, &kind))
-		return sim_open(kind, flags);
+	if (open_sim(path, flags, &fd))
+		return fd;
 	return real.openat_2(dirfd, path, flags);
 }
 
 SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	enum shim_kind kind;
+	int fd;
 
-	need_real();
-	if (sim_path(path, &kind))
-		return sim_open(kind, flags);
+	if (open_sim(path, flags, &fd))
+		return fd;
 	return real.openat64_2(dirfd, path, flags);
 }
 

@@ -980,18 +980,6 @@ int rp_dma(struct engine *e, struct rp_dev *d, struct rp_as *as, uint32_t pasid,
 	return 0;
 }
 
-static uint32_t dir_access(uint8_t dir)
-{
-	switch (dir) {
-	case RT_DIR_READ:
-		return HWM_ACC_READ;
-	case RT_DIR_WRITE:
-		return HWM_ACC_WRITE;
-	default:
-		return HWM_ACC_READ | HWM_ACC_WRITE;
-	}
-}
-
 static int ev_dma(struct engine *e, const struct rt_event *ev)
 {
 	struct rp_dev *d = ev->u.dma.dev < e->t->str.n ? e->dev_by_str[ev->u.dma.dev] : NULL;
@@ -1006,7 +994,7 @@ static int ev_dma(struct engine *e, const struct rt_event *ev)
 		as = d->as;
 	else
 		as = NULL; /* no PASID attach: a successful translation is not ours to explain */
-	return rp_dma(e, d, as, ev->u.dma.pasid, iova, ev->u.dma.len, dir_access(ev->dir));
+	return rp_dma(e, d, as, ev->u.dma.pasid, iova, ev->u.dma.len, rp_dir_access(ev->dir));
 }
 
 /* ------------------------------------------------------------ dispatch */

@@ -156,6 +156,19 @@ struct rp_ref *rp_ref_lookup(struct rp_as *as, uint64_t iova);
 int rp_dma(struct engine *e, struct rp_dev *d, struct rp_as *as, uint32_t pasid, uint64_t iova,
 	   uint64_t len, uint32_t access);
 
+/* The HWM_ACC_* access a trace direction (RT_DIR_*) makes; none or rw is both. */
+static inline uint32_t rp_dir_access(uint8_t dir)
+{
+	switch (dir) {
+	case RT_DIR_READ:
+		return HWM_ACC_READ;
+	case RT_DIR_WRITE:
+		return HWM_ACC_WRITE;
+	default:
+		return HWM_ACC_READ | HWM_ACC_WRITE;
+	}
+}
+
 /* engine_linux.c */
 int rp_linux_event(struct engine *e, const struct rt_event *ev);
 void rp_linux_teardown(struct engine *e);

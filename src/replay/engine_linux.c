@@ -206,18 +206,6 @@ static int lx_unmap_phys(struct engine *e, uint64_t phys)
 	return 0;
 }
 
-static uint32_t lx_access(uint8_t dir)
-{
-	switch (dir) {
-	case RT_DIR_READ:
-		return HWM_ACC_READ;
-	case RT_DIR_WRITE:
-		return HWM_ACC_WRITE;
-	default:
-		return HWM_ACC_READ | HWM_ACC_WRITE;
-	}
-}
-
 int rp_linux_event(struct engine *e, const struct rt_event *ev)
 {
 	const struct rt_event *end = e->t->ev + e->t->n;
@@ -258,7 +246,7 @@ int rp_linux_event(struct engine *e, const struct rt_event *ev)
 		if (rc)
 			return rc;
 		return rp_dma(e, d, d->as, RT_PASID_NONE, ev->u.lx_dma.dma, ev->u.lx_dma.size,
-			      lx_access(ev->dir));
+			      rp_dir_access(ev->dir));
 	case RT_EV_LX_DMA_ALLOC:
 	case RT_EV_LX_DMA_ALLOC_PAGES:
 	case RT_EV_LX_DMA_ALLOC_SGT:
@@ -284,7 +272,7 @@ int rp_linux_event(struct engine *e, const struct rt_event *ev)
 		if (rc)
 			return rc;
 		return rp_dma(e, d, d->as, RT_PASID_NONE, ev->u.lx_dma.dma, ev->u.lx_dma.size,
-			      lx_access(ev->dir));
+			      rp_dir_access(ev->dir));
 	case RT_EV_LX_DMA_ALLOC_SGT_ERR:
 	case RT_EV_LX_DMA_MAP_SG_ERR:
 		return lx_dev(e, ev->u.lx_sg.dev, false, &d);
@@ -314,7 +302,7 @@ int rp_linux_event(struct engine *e, const struct rt_event *ev)
 						    len);
 				if (!rc)
 					rc = rp_dma(e, d, d->as, RT_PASID_NONE, c->u.lx_sg_ent.dma,
-						    len, lx_access(ev->dir));
+						    len, rp_dir_access(ev->dir));
 			}
 			if (rc)
 				return rc;

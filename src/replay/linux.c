@@ -52,18 +52,6 @@ static int sp(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-static const char *shown(char *buf, size_t size, const char *s, size_t len)
-{
-	size_t i, n = len < size - 4 ? len : size - 4;
-
-	for (i = 0; i < n; i++)
-		buf[i] = (s[i] >= ' ' && s[i] < 0x7f) ? s[i] : '?';
-	if (n < len)
-		memcpy(buf + i, "...", 3), i += 3;
-	buf[i] = 0;
-	return buf;
-}
-
 /* Split a payload into bare words and key=value tokens. */
 static int tokenize(struct lrd *r, const char *p, const char *end)
 {
@@ -115,17 +103,6 @@ static int need(struct lrd *r, const char *key, const struct tok **out)
 	return 0;
 }
 
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Hex with or without 0x (the dma events print %llx). */
 static int parse_hex(const char *s, size_t len, uint64_t *out)
 {
@@ -136,7 +113,7 @@ static int parse_hex(const char *s, size_t len, uint64_t *out)
 	if (!len || len > 16)
 		return len ? -ERANGE : -EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		int d = hexv(s[i]);
+		int d = rt_hexval(s[i]);
 
 		if (d < 0)
 			return -EINVAL;
@@ -155,7 +132,8 @@ static int hex_field(struct lrd *r, const char *key, uint64_t *out)
 	if (ret)
 		return ret;
 	if (parse_hex(t->v, t->vl, out))
-		return LBAD(r, key, "not a hex number: '%s'", shown(sh, sizeof(sh), t->v, t->vl));
+		return LBAD(r, key, "not a hex number: '%s'",
+			    rt_shown(sh, sizeof(sh), t->v, t->vl));
 	return 0;
 }
 
@@ -169,7 +147,7 @@ static int dec_field(struct lrd *r, const char *key, uint64_t *out)
 		return ret;
 	if (!t->vl || (t->vl > 1 && t->v[0] == '0' && t->v[1] != 'x') ||
 	    rt_parse_u64(t->v, t->vl, 0, out))
-		return LBAD(r, key, "not a number: '%s'", shown(sh, sizeof(sh), t->v, t->vl));
+		return LBAD(r, key, "not a number: '%s'", rt_shown(sh, sizeof(sh), t->v, t->vl));
 	return 0;
 }
 
@@ -185,7 +163,7 @@ static int ptr_field(struct lrd *r, const char *key, uint64_t *out)
 	if (t->vl && t->v[0] == '(' && t->v[t->vl - 1] == ')')
 		return 0;
 	if (parse_hex(t->v, t->vl, out))
-		return LBAD(r, key, "not a pointer: '%s'", shown(sh, sizeof(sh), t->v, t->vl));
+		return LBAD(r, key, "not a pointer: '%s'", rt_shown(sh, sizeof(sh), t->v, t->vl));
 	return 0;
 }
 
@@ -204,7 +182,7 @@ static int dir_field(struct lrd *r, uint8_t *dir)
 			*dir = vals[i];
 			return 0;
 		}
-	return LBAD(r, "dir", "unknown direction '%s'", shown(sh, sizeof(sh), t->v, t->vl));
+	return LBAD(r, "dir", "unknown direction '%s'", rt_shown(sh, sizeof(sh), t->v, t->vl));
 }
 
 /* decode_dma_attrs(): '|'-separated names, possibly empty. */
@@ -249,7 +227,7 @@ static int array_field(struct lrd *r, const char *key, uint64_t *vals, uint32_t 
 		return ret;
 	*n = 0;
 	if (t->vl < 2 || t->v[0] != '{' || t->v[t->vl - 1] != '}')
-		return LBAD(r, key, "not an array: '%s'", shown(sh, sizeof(sh), t->v, t->vl));
+		return LBAD(r, key, "not an array: '%s'", rt_shown(sh, sizeof(sh), t->v, t->vl));
 	p = t->v + 1;
 	end = t->v + t->vl - 1;
 	while (p < end) {
@@ -258,7 +236,8 @@ static int array_field(struct lrd *r, const char *key, uint64_t *vals, uint32_t 
 		uint64_t v;
 
 		if (len > 2 && p[0] == '0' && p[1] == 'x' ? parse_hex(p, len, &v) : rt_parse_u64(p, len, 0, &v))
-			return LBAD(r, key, "bad array element '%s'", shown(sh, sizeof(sh), p, len));
+			return LBAD(r, key, "bad array element '%s'",
+				    rt_shown(sh, sizeof(sh), p, len));
 		if (*n == max)
 			return LBAD(r, key, "more than %u elements", max);
 		vals[(*n)++] = v;

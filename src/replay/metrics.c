@@ -21,6 +21,7 @@
 #include <iommusim/fault.h>
 
 #include "replay/engine.h"
+#include "trace/json.h"
 
 void replay_buf_free(struct replay_buf *b)
 {
@@ -66,20 +67,14 @@ void replay_buf_printf(struct replay_buf *b, const char *fmt, ...)
 	}
 }
 
+static void buf_put(void *ctx, const char *s, size_t n)
+{
+	replay_buf_printf(ctx, "%.*s", (int)n, s);
+}
+
 static void json_escaped(struct replay_buf *b, const char *s)
 {
-	replay_buf_printf(b, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			replay_buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
-			replay_buf_printf(b, "\\u%04x", c);
-		else
-			replay_buf_printf(b, "%c", c);
-	}
-	replay_buf_printf(b, "\"");
+	trace_json_escape(s, buf_put, b);
 }
 
 static double ratio(uint64_t a, uint64_t b)

@@ -94,8 +94,26 @@ static inline void rt_set_u32(struct rt_event *e, unsigned off, uint32_t v)
 void rt_err_set(struct rt_error *err, const struct rt_read_opts *opts, int code, uint64_t line,
 		const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/*
+ * A printable, bounded copy of @len bytes at @s for an error message, in @buf
+ * (@size >= 5): non-printable bytes become '?', a cut-off copy ends in "...".
+ */
+const char *rt_shown(char *buf, size_t size, const char *s, size_t len);
+
 /* Parse a number: decimal, 0x hex; @suffix allows K/M/G/T (binary). */
 int rt_parse_u64(const char *s, size_t len, int suffix, uint64_t *out);
+
+/* The value of one hex digit (either case), or -1 if @c is not one. */
+static inline int rt_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 /* Keyed 64-bit mix (splitmix64 finaliser) used by redaction and generators. */
 static inline uint64_t rt_mix64(uint64_t z)

@@ -177,19 +177,6 @@ static void skip_space(struct line *l)
 		l->p++;
 }
 
-/* A printable, bounded copy of a value for an error message. */
-static const char *shown(char *buf, size_t size, const char *s, size_t len)
-{
-	size_t i, n = len < size - 4 ? len : size - 4;
-
-	for (i = 0; i < n; i++)
-		buf[i] = (s[i] >= ' ' && s[i] < 0x7f) ? s[i] : '?';
-	if (n < len)
-		memcpy(buf + i, "...", 3), i += 3;
-	buf[i] = 0;
-	return buf;
-}
-
 struct rd {
 	const struct rt_read_opts *opts;
 	struct rt_error *err;
@@ -199,17 +186,6 @@ struct rd {
 };
 
 #define BAD(rd, l, field, ...) (rt_err_set((rd)->err, (rd)->opts, -EINVAL, (l)->no, field, __VA_ARGS__), -EINVAL)
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Read a value at l->p: quoted (unescaped into rd->tmp) or bare. Returns its
@@ -236,8 +212,8 @@ static int read_value(struct rd *rd, struct line *l, const char *key, const char
 				if (c == 'x') {
 					int h, lo;
 
-					if (l->end - l->p < 2 || (h = hexval(l->p[0])) < 0 ||
-					    (lo = hexval(l->p[1])) < 0)
+					if (l->end - l->p < 2 || (h = rt_hexval(l->p[0])) < 0 ||
+					    (lo = rt_hexval(l->p[1])) < 0)
 						return BAD(rd, l, key, "bad \\x escape");
 					c = (char)(h << 4 | lo);
 					l->p += 2;
@@ -289,7 +265,8 @@ static int parse_names(struct rd *rd, struct line *l, const struct rt_field *f, 
 		else if (n && !rt_parse_u64(v, n, 0, &num) && num <= 0xffff)
 			acc |= (uint32_t)num;
 		else
-			return BAD(rd, l, f->key, "unknown flag '%s'", shown(sh, sizeof(sh), v, n));
+			return BAD(rd, l, f->key, "unknown flag '%s'",
+				   rt_shown(sh, sizeof(sh), v, n));
 		if (!c)
 			break;
 		len -= n + 1;
@@ -306,13 +283,15 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 	uint64_t x;
 	int ret;
 
-#define NUM(sfx)                                                                                 \
-	do {                                                                                     \
-		ret = rt_parse_u64(v, len, sfx, &x);                                               \
-		if (ret == -ERANGE)                                                              \
-			return BAD(rd, l, f->key, "number out of range: '%s'", shown(sh, sizeof(sh), v, len)); \
-		if (ret)                                                                         \
-			return BAD(rd, l, f->key, "not a number: '%s'", shown(sh, sizeof(sh), v, len)); \
+#define NUM(sfx)                                                               \
+	do {                                                                   \
+		ret = rt_parse_u64(v, len, sfx, &x);                           \
+		if (ret == -ERANGE)                                            \
+			return BAD(rd, l, f->key, "number out of range: '%s'", \
+				   rt_shown(sh, sizeof(sh), v, len));          \
+		if (ret)                                                       \
+			return BAD(rd, l, f->key, "not a number: '%s'",        \
+				   rt_shown(sh, sizeof(sh), v, len));          \
 	} while (0)
 
 	switch (f->type) {
@@ -335,7 +314,8 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 	case RT_F_HEX32:
 		NUM(0);
 		if (x > UINT32_MAX)
-			return BAD(rd, l, f->key, "number out of range: '%s'", shown(sh, sizeof(sh), v, len));
+			return BAD(rd, l, f->key, "number out of range: '%s'",
+				   rt_shown(sh, sizeof(sh), v, len));
 		rt_set_u32(e, f->off, (uint32_t)x);
 		return 0;
 	case RT_F_PASID:
@@ -345,7 +325,8 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 		}
 		NUM(0);
 		if (x >= RT_PASID_NONE)
-			return BAD(rd, l, f->key, "PASID out of range: '%s'", shown(sh, sizeof(sh), v, len));
+			return BAD(rd, l, f->key, "PASID out of range: '%s'",
+				   rt_shown(sh, sizeof(sh), v, len));
 		rt_set_u32(e, f->off, (uint32_t)x);
 		return 0;
 	case RT_F_I32: {
@@ -362,7 +343,8 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 	case RT_F_U8:
 		NUM(0);
 		if (x > 255)
-			return BAD(rd, l, f->key, "number out of range: '%s'", shown(sh, sizeof(sh), v, len));
+			return BAD(rd, l, f->key, "number out of range: '%s'",
+				   rt_shown(sh, sizeof(sh), v, len));
 		*((uint8_t *)e + f->off) = (uint8_t)x;
 		return 0;
 	case RT_F_STR: {
@@ -387,7 +369,8 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 				e->dir = (uint8_t)i;
 				return 0;
 			}
-		return BAD(rd, l, f->key, "unknown direction '%s'", shown(sh, sizeof(sh), v, len));
+		return BAD(rd, l, f->key, "unknown direction '%s'",
+			   rt_shown(sh, sizeof(sh), v, len));
 	}
 	case RT_F_FLAGS:
 		return parse_names(rd, l, f, v, len, ',', &e->flags);
@@ -411,8 +394,9 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 			uint32_t b = v[i] == 'r' ? 1 : v[i] == 'w' ? 2 : v[i] == 'x' ? 4 : v[i] == '-' ? 0 : 8;
 
 			if (b == 8 || (b & p))
-				return BAD(rd, l, f->key, "bad protection '%s' (use r, w, x or none)",
-					   shown(sh, sizeof(sh), v, len));
+				return BAD(rd, l, f->key,
+					   "bad protection '%s' (use r, w, x or none)",
+					   rt_shown(sh, sizeof(sh), v, len));
 			p |= b;
 		}
 		if (!len)
@@ -429,8 +413,8 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 			size_t st = i;
 			unsigned val = 0;
 
-			while (i < len && hexval(v[i]) >= 0 && i - st < 4)
-				val = val << 4 | (unsigned)hexval(v[i++]);
+			while (i < len && rt_hexval(v[i]) >= 0 && i - st < 4)
+				val = val << 4 | (unsigned)rt_hexval(v[i++]);
 			if (i == st)
 				break;
 			part[np++] = val;
@@ -441,11 +425,12 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 		}
 		if (i != len || (np != 3 && np != 4))
 			return BAD(rd, l, f->key, "not a PCI address (ssss:bb:dd.f): '%s'",
-				   shown(sh, sizeof(sh), v, len));
+				   rt_shown(sh, sizeof(sh), v, len));
 		if (np == 3)
 			memmove(part + 1, part, 3 * sizeof(part[0])), part[0] = 0;
 		if (part[1] > 0xff || part[2] > 0x1f || part[3] > 7)
-			return BAD(rd, l, f->key, "PCI address out of range: '%s'", shown(sh, sizeof(sh), v, len));
+			return BAD(rd, l, f->key, "PCI address out of range: '%s'",
+				   rt_shown(sh, sizeof(sh), v, len));
 		e->u.device.segment = (uint16_t)part[0];
 		e->u.device.bus = (uint8_t)part[1];
 		e->u.device.devfn = (uint8_t)(part[2] << 3 | part[3]);
@@ -471,7 +456,8 @@ static int parse_line(struct rd *rd, struct line *l)
 		l->p++;
 	k = rt_kind_from_name(kw, (size_t)(l->p - kw));
 	if (k == RT_EV_INVALID)
-		return BAD(rd, l, NULL, "unknown event kind '%s'", shown(sh, sizeof(sh), kw, (size_t)(l->p - kw)));
+		return BAD(rd, l, NULL, "unknown event kind '%s'",
+			   rt_shown(sh, sizeof(sh), kw, (size_t)(l->p - kw)));
 	d = &rt_kinds[k];
 	e = rt_trace_push(rd->t);
 	if (!e) {
@@ -494,7 +480,8 @@ static int parse_line(struct rd *rd, struct line *l)
 			l->p++;
 		klen = (size_t)(l->p - key);
 		if (l->p >= l->end || *l->p != '=') {
-			ret = BAD(rd, l, NULL, "expected key=value, got '%s'", shown(sh, sizeof(sh), key, klen));
+			ret = BAD(rd, l, NULL, "expected key=value, got '%s'",
+				  rt_shown(sh, sizeof(sh), key, klen));
 			goto err;
 		}
 		l->p++;
@@ -502,7 +489,8 @@ static int parse_line(struct rd *rd, struct line *l)
 			if (strlen(d->f[fi].key) == klen && !memcmp(d->f[fi].key, key, klen))
 				break;
 		if (fi == d->nfields) {
-			ret = BAD(rd, l, shown(sh, sizeof(sh), key, klen), "unknown field for '%s'", d->name);
+			ret = BAD(rd, l, rt_shown(sh, sizeof(sh), key, klen),
+				  "unknown field for '%s'", d->name);
 			goto err;
 		}
 		if (seen & (1u << fi)) {
@@ -575,7 +563,7 @@ int rt_text_read(const char *data, size_t len, const struct rt_read_opts *opts,
 			    strncmp(h, RT_TEXT_MAGIC, hl) != 0) {
 				rt_err_set(err, opts, -EINVAL, l.no, NULL,
 					   "unsupported version '%s' (this build reads v1)",
-					   shown(sh, sizeof(sh), h + 15, hl - 15));
+					   rt_shown(sh, sizeof(sh), h + 15, hl - 15));
 				ret = -EINVAL;
 				break;
 			}

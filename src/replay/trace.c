@@ -514,6 +514,18 @@ void rt_err_set(struct rt_error *err, const struct rt_read_opts *opts, int code,
 	va_end(ap);
 }
 
+const char *rt_shown(char *buf, size_t size, const char *s, size_t len)
+{
+	size_t i, n = len < size - 4 ? len : size - 4;
+
+	for (i = 0; i < n; i++)
+		buf[i] = (s[i] >= ' ' && s[i] < 0x7f) ? s[i] : '?';
+	if (n < len)
+		memcpy(buf + i, "...", 3), i += 3;
+	buf[i] = 0;
+	return buf;
+}
+
 int rt_error_format(const struct rt_error *e, char *buf, size_t size)
 {
 	char where[48] = "";

@@ -16,13 +16,14 @@
  * Memory: plain calloc (tracing sits below fault injection, as buffer.c).
  *
  * State: one struct trace_perfetto per document; not thread-safe (one
- * writer). Strings are escaped for JSON; nothing depends on the host.
+ * writer). Strings are escaped for JSON (json.c); nothing depends on the host.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "trace_internal.h"
 
 struct trace_perfetto {
@@ -34,22 +35,6 @@ static void sep(struct trace_perfetto *pw)
 {
 	fputs(pw->first ? "\n" : ",\n", pw->out);
 	pw->first = false;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void json_ts(FILE *f, uint64_t ns)
@@ -70,7 +55,7 @@ int trace_perfetto_open(FILE *out, const char *process_name, struct trace_perfet
 	fputs("{\"ph\": \"M\", \"pid\": 1, \"tid\": 0, \"name\": \"process_name\", \"args\": "
 	      "{\"name\": ",
 	      out);
-	json_str(out, process_name ? process_name : "iommusim");
+	trace_json_escape_file(out, process_name ? process_name : "iommusim");
 	fputs("}}", out);
 	*out_pw = pw;
 	return 0;
@@ -95,7 +80,7 @@ void trace_perfetto_track(struct trace_perfetto *pw, uint32_t tid, const char *n
 		"{\"ph\": \"M\", \"pid\": 1, \"tid\": %" PRIu32 ", \"name\": \"thread_name\", "
 		"\"args\": {\"name\": ",
 		tid);
-	json_str(pw->out, name);
+	trace_json_escape_file(pw->out, name);
 	fputs("}}", pw->out);
 }
 
@@ -142,20 +127,20 @@ void trace_perfetto_record(struct trace_perfetto *pw, const struct trace_record 
 			n = sizeof(cat) - 1;
 		memcpy(cat, d->name, n);
 		cat[n] = 0;
-		json_str(f, cat);
+		trace_json_escape_file(f, cat);
 	}
 	fputs(", \"name\": ", f);
-	json_str(f, d->name);
+	trace_json_escape_file(f, d->name);
 	fputs(", \"args\": {", f);
 	for (unsigned i = 0; i < d->nfields; i++) {
 		uint64_t v = rec->fields[i];
 
 		fputs(i ? ", " : "", f);
-		json_str(f, d->fields[i]);
+		trace_json_escape_file(f, d->fields[i]);
 		fputs(": ", f);
 		switch (conv[i]) {
 		case 's':
-			json_str(f, (const char *)(uintptr_t)v);
+			trace_json_escape_file(f, (const char *)(uintptr_t)v);
 			break;
 		case 'x':
 		case 'X':
@@ -186,13 +171,13 @@ void trace_perfetto_span(struct trace_perfetto *pw, const char *name, const char
 	fputs(", \"dur\": ", f);
 	json_ts(f, dur_ns);
 	fputs(", \"cat\": ", f);
-	json_str(f, cat);
+	trace_json_escape_file(f, cat);
 	fputs(", \"name\": ", f);
-	json_str(f, name);
+	trace_json_escape_file(f, name);
 	fputs(", \"args\": {", f);
 	for (unsigned i = 0; i < nargs; i++) {
 		fputs(i ? ", " : "", f);
-		json_str(f, keys[i]);
+		trace_json_escape_file(f, keys[i]);
 		if (hex_mask & (1u << i))
 			fprintf(f, ": \"0x%" PRIx64 "\"", vals[i]);
 		else
@@ -210,7 +195,7 @@ void trace_perfetto_counter(struct trace_perfetto *pw, const char *name, uint64_
 	fputs("{\"ph\": \"C\", \"pid\": 1, \"tid\": 0, \"ts\": ", f);
 	json_ts(f, ts_ns);
 	fputs(", \"name\": ", f);
-	json_str(f, name);
+	trace_json_escape_file(f, name);
 	fprintf(f, ", \"args\": {\"value\": %.6g}}", value);
 }
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libcriterion-dev liburcu-dev libjemalloc-dev libgoogle-perftools-dev
-      gcovr gnuplot-nox)
+      gcovr gnuplot-nox libtracecmd-dev libtracefs-dev libtraceevent-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

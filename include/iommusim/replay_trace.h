@@ -428,9 +428,14 @@ enum rt_format {
 	RT_FMT_TEXT,
 	RT_FMT_BINARY,
 	RT_FMT_LINUX, /* ftrace / trace-cmd report text; import only */
+	RT_FMT_TRACEDAT, /* trace-cmd binary trace.dat; import only, needs libtracecmd */
 };
 
-/* Guess from the first bytes: binary magic, our text header, else Linux. */
+/* The first bytes of a trace-cmd trace.dat file. */
+#define RT_TRACEDAT_MAGIC "\x17\x08\x44tracing"
+#define RT_TRACEDAT_MAGIC_LEN 10
+
+/* Guess from the first bytes: binary or trace.dat magic, our text header, else Linux. */
 enum rt_format rt_format_detect(const void *data, size_t len);
 /* From a file name: .trace/.txt(ours if header) .rtb/.bin → binary. */
 enum rt_format rt_format_from_name(const char *path);
@@ -458,6 +463,18 @@ struct rt_linux_stats {
 
 int rt_linux_read(const char *data, size_t len, const struct rt_read_opts *opts,
 		  struct rt_trace *out, struct rt_linux_stats *stats, struct rt_error *err);
+
+/*
+ * A trace-cmd trace.dat file at @path: its iommu:* and dma:* records, in time
+ * order, are rendered with each event's own print format (what `trace-cmd
+ * report -t` prints) and imported by rt_linux_read(), so the trace equals the
+ * one read from that report text. @stats counts the rendered lines. Without
+ * libtracecmd in the build this returns -EOPNOTSUPP and says so in @err.
+ */
+int rt_tracedat_read(const char *path, const struct rt_read_opts *opts, struct rt_trace *out,
+		     struct rt_linux_stats *stats, struct rt_error *err);
+/* True when the library was built with libtracecmd (rt_tracedat_read works). */
+bool rt_tracedat_supported(void);
 
 /* Writers: 0 or -EIO (the stream failed). */
 int rt_text_write(const struct rt_trace *t, FILE *out);

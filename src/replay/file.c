@@ -3,6 +3,8 @@
  * Whole-file helpers: format detection and reading or writing a trace file
  * in one call. A file is read into one buffer (the parsers work on buffers,
  * which is also what the fuzz targets feed them), parsed, and released.
+ * trace-cmd's trace.dat is the exception: libtracecmd reads it by path
+ * (tracedat.c), so it is only detected from the buffer, which is then dropped.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +20,8 @@ enum rt_format rt_format_detect(const void *data, size_t len)
 
 	if (len >= 8 && !memcmp(p, RT_BIN_MAGIC, 8))
 		return RT_FMT_BINARY;
+	if (len >= RT_TRACEDAT_MAGIC_LEN && !memcmp(p, RT_TRACEDAT_MAGIC, RT_TRACEDAT_MAGIC_LEN))
+		return RT_FMT_TRACEDAT;
 	/* our text: the first line that is not blank or a comment is the header */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -113,6 +117,13 @@ int rt_read_file(const char *path, enum rt_format fmt, const struct rt_read_opts
 	}
 	if (fmt == RT_FMT_AUTO)
 		fmt = rt_format_detect(buf, len);
+	/* "--from linux" given a trace.dat: it is Linux input, just not text */
+	if (fmt == RT_FMT_LINUX && rt_format_detect(buf, len) == RT_FMT_TRACEDAT)
+		fmt = RT_FMT_TRACEDAT;
+	if (fmt == RT_FMT_TRACEDAT) {
+		fault_free(buf);
+		return rt_tracedat_read(path, &o, out, stats, err);
+	}
 	switch (fmt) {
 	case RT_FMT_BINARY:
 		ret = rt_bin_read(buf, len, &o, out, err);

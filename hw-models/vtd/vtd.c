@@ -50,7 +50,7 @@ static const char *const rule_sections[VTD_CHK__COUNT] = {
 	[VTD_CHK_CAP_CLEAR] = "VT-d 3.4 11.4.2-3",
 	[VTD_CHK_REG_INVAL_QI] = "VT-d 3.4 6.5.1",
 	[VTD_CHK_IQA_WHILE_QIE] = "VT-d 3.4 11.4.9.3",
-	[VTD_CHK_TABLE_REUSE] = "VT-d 3.4 6.5.3",
+	[VTD_CHK_TABLE_REUSE] = "VT-d 3.4 6.5, 6.6",
 };
 
 const char *vtd_check_rule_name(enum vtd_check_rule rule)
@@ -98,6 +98,7 @@ struct vtd_config vtd_config_default(void)
 		.qi_sync = true,
 		.checker = false,
 		.seed = 1,
+		.inval_delay_ns = 10000,
 		.cost = hwm_cost_config_default(),
 	};
 	return c;
@@ -224,7 +225,7 @@ static uint32_t read32_locked(struct vtd *v, uint64_t off)
 	case VTD_ECAP + 4:
 		return (uint32_t)(v->ecap >> 32);
 	case VTD_GSTS:
-		return __atomic_load_n(&v->gsts, __ATOMIC_RELAXED);
+		return __atomic_load_n(&v->gsts, __ATOMIC_RELAXED) & ~(uint32_t)GSTS_DELAY_PENDING;
 	case VTD_RTADDR:
 		return (uint32_t)v->rtaddr;
 	case VTD_RTADDR + 4:
@@ -326,7 +327,8 @@ static void gcmd_write(struct vtd *v, uint32_t val)
 			v->iq.head = 0; /* §6.5.2: IQH is reset when QI is enabled */
 		}
 	} else if (!(val & GCMD_QIE) && (gsts & GCMD_QIE)) {
-		gsts &= ~GCMD_QIE;
+		vtd_qi_delay_flush_locked(v); /* a held descriptor completes first */
+		gsts &= ~(GCMD_QIE | GSTS_DELAY_PENDING);
 		v->iq.head = 0;
 	}
 	if (val & (GCMD_IRE | GCMD_SIRTP | GCMD_CFI))

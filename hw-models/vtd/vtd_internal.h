@@ -77,6 +77,9 @@
 #define GCMD_IRE BIT(25)
 #define GCMD_SIRTP BIT(24)
 #define GCMD_CFI BIT(23)
+/* Model-private, in a reserved GSTS bit (never read back by MMIO): a
+ * "vtd.inval_delay" effect is pending (struct vtd, delay_armed). */
+#define GSTS_DELAY_PENDING BIT(0)
 
 /* RTADDR: TTM 11:10, 01 = scalable mode (§11.4.6) */
 #define RTADDR_TTM_SHIFT 10
@@ -232,8 +235,11 @@ _Static_assert(!(VTD_CTXI_HOT % 8) && !(VTD_PEI_HOT % 8) && !(VTD_TLBE_HOT % 8),
 /* Paging-structure cache payload: a non-leaf entry at tag.level. */
 struct vtd_pwce {
 	uint64_t next;     /* next-level table */
-	uint64_t perms;    /* HWM_ACC_*, cumulative, including this entry (a whole word: filled
-			      from registers, read back as words) */
+	uint64_t perms;    /* bits 31:0 HWM_ACC_*, cumulative, including this entry (a whole
+			      word: filled from registers, read back as words); bits 63:32
+			      checker only: fingerprint of the page at @next when filled,
+			      0 = none (the table-reuse rule; kept here so the payload and
+			      the entry stride stay as small as without it) */
 	/* checker only: */
 	uint64_t entry;    /* the entry as read */
 	uint64_t entry_pa;
@@ -288,6 +294,15 @@ struct vtd {
 	struct hwm_ring iq;   /* head = IQH index, tail = IQT index */
 	unsigned iq_shift;    /* 4 for 128-bit, 5 for 256-bit descriptors */
 	bool iq_stalled;      /* a wait descriptor is being stalled (injection) */
+	/* "vtd.inval_delay": the descriptor at IQH is held until the bus clock
+	 * reaches @delay_until; its effect is applied then (by the queue or by
+	 * the first translation after it, see vtd_qi_delay_due()), and it retires
+	 * at the next processing. GSTS_DELAY_PENDING in @gsts = armed and effect
+	 * not yet applied: the translation path tests the GSTS word it loads
+	 * anyway, so an idle injection point costs it nothing. */
+	bool delay_armed;
+	unsigned delay_type;
+	uint64_t delay_until, delay_desc[4];
 	uint64_t pqa;
 	struct hwm_ring pq;
 	uint32_t prs, pectl, pedata, peaddr, peuaddr;
@@ -348,6 +363,8 @@ static inline bool vtd_inject(struct vtd *v, const char *point, uint64_t addr)
 
 /* vtd_qi.c */
 long vtd_qi_process_locked(struct vtd *v, unsigned max);
+void vtd_qi_delay_due(struct vtd *v) __attribute__((cold));
+void vtd_qi_delay_flush_locked(struct vtd *v);
 void vtd_inval_context(struct vtd *v, unsigned gran, uint16_t did, uint16_t sid, unsigned fm);
 void vtd_inval_iotlb(struct vtd *v, unsigned gran, uint16_t did, uint64_t addr, unsigned am,
 		     bool ih);

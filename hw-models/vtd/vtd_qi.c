@@ -311,6 +311,40 @@ static bool apply(struct vtd *v, unsigned type, const uint64_t *d)
 	return true;
 }
 
+/*
+ * "vtd.inval_delay": apply the held descriptor's effect (once) and disarm.
+ * Called when the deadline passed, or when queued invalidation is disabled
+ * under it (the descriptor completes before QIES clears). Caller holds v->lock.
+ */
+void vtd_qi_delay_flush_locked(struct vtd *v)
+{
+	if (!v->delay_armed)
+		return;
+	if (v->gsts & GSTS_DELAY_PENDING) {
+		apply(v, v->delay_type, v->delay_desc);
+		__atomic_fetch_and(&v->gsts, ~(uint32_t)GSTS_DELAY_PENDING, __ATOMIC_RELEASE);
+	}
+	v->delay_armed = false;
+}
+
+/*
+ * The translation path found a delayed invalidation pending: once the clock
+ * has reached its deadline the effect takes place (stale entries stop being
+ * served) even if nothing has processed the queue yet; the descriptor (and a
+ * wait behind it) retires at the next processing, which needs no interrupt
+ * or status write from inside a translation.
+ */
+void vtd_qi_delay_due(struct vtd *v)
+{
+	pthread_mutex_lock(&v->lock);
+	if (v->delay_armed && (v->gsts & GSTS_DELAY_PENDING) &&
+	    hwm_bus_now(&v->bus) >= v->delay_until) {
+		apply(v, v->delay_type, v->delay_desc);
+		__atomic_fetch_and(&v->gsts, ~(uint32_t)GSTS_DELAY_PENDING, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
 long vtd_qi_process_locked(struct vtd *v, unsigned max)
 {
 	long n = 0;
@@ -350,8 +384,23 @@ long vtd_qi_process_locked(struct vtd *v, unsigned max)
 		}
 		TRACE(v->bus.trace, hw_inval_process, TRACE_STR(VTD_VENDOR), v->iq.head, type, d[0],
 		      d[1], 0);
-		if (!apply(v, type, d))
+		if (type != 5 && !v->delay_armed &&
+		    vtd_inject(v, "vtd.inval_delay", hwm_ring_slot_addr(&v->iq, v->iq.head))) {
+			v->delay_armed = true;
+			v->delay_type = type;
+			memcpy(v->delay_desc, d, sizeof(d));
+			v->delay_until = hwm_bus_now(&v->bus) + v->cfg.inval_delay_ns;
+			__atomic_fetch_or(&v->gsts, (uint32_t)GSTS_DELAY_PENDING, __ATOMIC_RELEASE);
+		}
+		if (v->delay_armed) {
+			/* held: IQH stays on it (and everything behind it, a wait
+			 * included, waits) until the clock reaches the deadline */
+			if (hwm_bus_now(&v->bus) < v->delay_until)
+				break;
+			vtd_qi_delay_flush_locked(v);
+		} else if (!apply(v, type, d)) {
 			break; /* stalled wait: IQH stays on it; the next call retries */
+		}
 		vtd_add_relaxed(&v->desc_by_type[type], 1); /* under v->lock: exact */
 		vtd_add_relaxed(&v->commands, 1);
 		hwm_ring_advance_head(&v->iq);

@@ -294,15 +294,50 @@ struct wres {
 
 enum { PWC_SS = 0, PWC_FS = 1 };
 
-/* The stale-entry rule for a walk-cache hit (checker on: the whole payload was copied). */
+/*
+ * Fingerprint of a table page for the table-reuse rule (checker only): a
+ * 32-bit mix of its 512 entries with the A/D bits (SS 8/9, FS 5/6, which the
+ * hardware itself sets) masked. Never 0; 0 means "not taken" (the entry was
+ * filled with the checker off) or the page could not be read.
+ */
+static __attribute__((noinline)) uint64_t page_sum(struct vtd *v, uint64_t pa)
+{
+	uint64_t buf[512], h = 0xcbf29ce484222325ull;
+
+	if (hwm_bus_read(&v->bus, pa, buf, sizeof(buf)) != HWM_MEM_OK)
+		return 0;
+	for (unsigned i = 0; i < 512; i++) {
+		h ^= buf[i] & ~(BIT(5) | BIT(6) | BIT(8) | BIT(9));
+		h *= 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	return (h ^ (h >> 32)) & 0xffffffffull ? (h ^ (h >> 32)) & 0xffffffffull : 1;
+}
+
+/*
+ * The walk-cache rules for a hit (checker on: the whole payload was copied).
+ * Stale: the cached entry changed in memory. Table reuse (§6.5, §6.6): the
+ * entry no longer links the table the cache still walks through (@next), and
+ * that page's contents differ from when the entry was cached - a table page
+ * freed and written for another purpose while a live cached entry still
+ * references it. A linked table whose entries change is ordinary mapping
+ * work, not reuse.
+ */
 static __attribute__((noinline)) void checker_pwc(struct vtd *v, uint32_t rid,
 						  const struct vtd_pwce *p)
 {
-	uint64_t cur;
+	uint64_t cur, sum;
 
-	if (hwm_bus_read(&v->bus, p->entry_pa, &cur, 8) == HWM_MEM_OK &&
-	    ((cur ^ p->entry) & ~(BIT(5) | BIT(8) | BIT(6) | BIT(9))))
-		vtd_check(v, VTD_CHK_STALE_PWC, rid, p->entry_pa, cur);
+	if (hwm_bus_read(&v->bus, p->entry_pa, &cur, 8) != HWM_MEM_OK)
+		return;
+	if (!((cur ^ p->entry) & ~(BIT(5) | BIT(8) | BIT(6) | BIT(9))))
+		return;
+	vtd_check(v, VTD_CHK_STALE_PWC, rid, p->entry_pa, cur);
+	if (!(p->perms >> 32) || ((cur & 3) && (cur & GENMASK(51, 12)) == p->next))
+		return;
+	sum = page_sum(v, p->next);
+	if (sum && sum != p->perms >> 32)
+		vtd_check(v, VTD_CHK_TABLE_REUSE, rid, p->next, cur);
 }
 
 /*
@@ -351,6 +386,15 @@ hit:
 	return true;
 }
 
+/* A walk-cache fill with the checker on: with the table page's fingerprint (table reuse). */
+static __attribute__((noinline, cold)) void pwc_fill_checked(struct vtd *v,
+							     const struct hwm_ctag *k,
+							     struct vtd_pwce *p)
+{
+	p->perms |= page_sum(v, p->next) << 32;
+	hwm_cache_fill_spec(v->pwc, k, p, sizeof(*p), VTD_PWC_MATCH, VTD_PWC_INDEX, NULL);
+}
+
 static inline __attribute__((always_inline)) void
 pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in, unsigned l,
 	 uint64_t next, uint64_t entry, uint64_t entry_pa, uint32_t perms)
@@ -360,6 +404,10 @@ pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
 			      .kind = kind, .domain = did, .pasid = pasid };
 	struct vtd_pwce p = { .next = next, .perms = perms, .entry = entry, .entry_pa = entry_pa };
 
+	if (__builtin_expect(__atomic_load_n(&x->v->checker, __ATOMIC_RELAXED), 0)) {
+		pwc_fill_checked(x->v, &k, &p); /* out of line: the walk loop stays as it was */
+		return;
+	}
 	hwm_cache_fill_spec(x->v->pwc, &k, &p, sizeof(p), VTD_PWC_MATCH, VTD_PWC_INDEX, NULL);
 }
 
@@ -1361,6 +1409,10 @@ int vtd_translate(struct hwm_iommu *iommu, const struct hwm_req *req, struct hwm
 	uint32_t gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
 	uint64_t rta = __atomic_load_n(&v->rta_active, __ATOMIC_ACQUIRE);
 
+	if (__builtin_expect(gsts & GSTS_DELAY_PENDING, 0)) {
+		vtd_qi_delay_due(v); /* "vtd.inval_delay" armed: maybe due now */
+		gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
+	}
 	if (__builtin_expect((gsts & GCMD_TE) && !req->ats && FIELD(rta, 11, 10) < 2 &&
 				     !__atomic_load_n(&v->checker, __ATOMIC_RELAXED),
 			     1) &&

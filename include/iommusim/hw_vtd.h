@@ -79,6 +79,8 @@ struct vtd_config {
 	bool checker;    /* the protocol checker ("IOMMU sanitizer"); default false (tests turn
 			    it on: it re-reads cached entries' PTEs on every hit) */
 	uint64_t seed;   /* random replacement; default 1 */
+	uint64_t inval_delay_ns; /* simulated ns by which a "vtd.inval_delay" injection defers
+				    an invalidation descriptor's effect; default 10000 (10 us) */
 	struct hwm_cost_config cost; /* default hwm_cost_config_default() */
 };
 
@@ -113,8 +115,9 @@ enum vtd_check_rule {
 	VTD_CHK_REG_INVAL_QI = 7,  /* register-based invalidation while QIE=1 (§6.5.1) */
 	VTD_CHK_IQA_WHILE_QIE = 8, /* IQA rewritten while queued invalidation is enabled
 				      (§11.4.9.3) */
-	VTD_CHK_TABLE_REUSE = 9,   /* a page cached as a paging structure written through as
-				      something else (a table page reused while referenced) */
+	VTD_CHK_TABLE_REUSE = 9,   /* a table page a live walk-cache entry points at was
+				      unlinked and rewritten (reused) without invalidation
+				      (§6.5, §6.6) */
 	VTD_CHK__COUNT
 };
 

@@ -38,6 +38,21 @@
  *
  * Threads: DMA may run on many threads at once, on one device or several;
  * adding and removing devices and instances is serialised by the caller.
+ *
+ * Table memory and RCU: every translation (plat_dma_read/write,
+ * plat_dev_translate) runs inside an RCU read-side critical section of
+ * liburcu's urcu-bp flavour (<urcu-bp.h>), the one that needs no
+ * registration: DMA threads are the caller's. A driver that unlinks
+ * translation-table pages the model may be walking returns them to the
+ * machine only after an urcu-bp grace period (call_rcu or synchronize_rcu
+ * from <urcu-bp.h>, after its invalidation wait), and waits for its
+ * callbacks (rcu_barrier) before its instance or the machine goes away.
+ * The section covers the model call only: interrupt handlers and page
+ * requests run outside it, so they may wait for a grace period. Code that
+ * holds an urcu-bp read lock itself must not call into a driver.
+ * Sanitizers: urcu-bp's grace periods are invisible to TSan (liburcu is
+ * not instrumented), and its inline read-side code trips UBSan's alignment
+ * check with liburcu 0.13, so sanitizer builds call the library instead.
  * The irq handler is set before the first interrupt can be raised (a driver
  * sets it at probe, before unmasking) and cleared after the last.
  */

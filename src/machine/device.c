@@ -20,6 +20,18 @@
  * with -EIO (a master abort). Pending IOMMU interrupts are delivered when
  * the transfer ends, with no model call on the stack.
  *
+ * Walks against table frees (RCU): each translation -- the model walking
+ * the driver's tables in simulated memory -- runs in an RCU read-side
+ * critical section of the urcu-bp flavour (liburcu's "bulletproof" one: a
+ * thread needs no registration, it is registered on its first read lock
+ * and unregistered at exit, which suits DMA on any caller thread). A driver
+ * returns a table page to the machine only after a grace period
+ * (call_rcu/synchronize_rcu of urcu-bp), so a walk never reads a frame
+ * that was reused. The section covers the translation only, not the data
+ * move nor interrupt delivery (a handler may call the driver, which may
+ * wait for a grace period). Cost: inline, a TLS access and a counter
+ * update on each side (plus a fence where sys_membarrier is unavailable).
+ *
  * Tracing: mach:dma_issue before the first translation and
  * mach:dma_complete (result, bytes moved) after the last, one TRACE each
  * (a flag test when off) on the bus's trace context.
@@ -27,6 +39,26 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+/*
+ * The inline read-side primitives (_LGPL_SOURCE), except in sanitizer
+ * builds: the inline code accesses liburcu's reader slot (declared 128-byte
+ * aligned), which liburcu 0.13's urcu-bp registry places at a lesser
+ * alignment, and UBSan reports that; there the library's own
+ * (uninstrumented) functions are called instead.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define DEV_URCU_OUT_OF_LINE 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define DEV_URCU_OUT_OF_LINE 1
+#endif
+#ifndef DEV_URCU_OUT_OF_LINE
+#define _LGPL_SOURCE
+#endif
+#include <urcu-bp.h>
 
 #include <iommusim/fault.h>
 #include <iommusim/hw_vtd.h>
@@ -153,7 +185,20 @@ static int dev_req_init(struct plat_dev *d, uint32_t access, uint32_t pasid, str
 	return 0;
 }
 
-/* Translate @req->iova for the device: ATS first when enabled, then untranslated. */
+/*
+ * Translate @req->iova for the device: ATS first when enabled, then
+ * untranslated. Each model call is one RCU read-side section (see above).
+ */
+static int dev_hw_translate(struct hwm_iommu *hw, struct hwm_req *req, struct hwm_xlate *x)
+{
+	int rc;
+
+	rcu_read_lock();
+	rc = hwm_translate(hw, req, x);
+	rcu_read_unlock();
+	return rc;
+}
+
 static int dev_translate(struct plat_dev *d, struct hwm_req *req, struct hwm_xlate *x)
 {
 	struct hwm_iommu *hw = d->pi->hw;
@@ -162,7 +207,7 @@ static int dev_translate(struct plat_dev *d, struct hwm_req *req, struct hwm_xla
 
 	if (plat_dev_ats_enabled(d)) {
 		req->ats = true;
-		rc = hwm_translate(hw, req, x);
+		rc = dev_hw_translate(hw, req, x);
 		req->ats = false;
 		if (rc)
 			return rc;
@@ -170,7 +215,7 @@ static int dev_translate(struct plat_dev *d, struct hwm_req *req, struct hwm_xla
 		if (x->status == HWM_XLATE_OK && (x->perms & req->access) == req->access)
 			goto out;
 	}
-	rc = hwm_translate(hw, req, x);
+	rc = dev_hw_translate(hw, req, x);
 	if (rc)
 		return rc;
 	ns += x->cost.ns;

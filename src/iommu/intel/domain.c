@@ -47,6 +47,23 @@
  * the first endpoint of that unit and freed with the last (after the
  * detach's context-cache and IOTLB invalidation of that DID).
  *
+ * Walkers on other threads (RCU). The invalidation wait only tells that the
+ * unit's caches no longer hold the old entries; a translation that another
+ * thread started before the unlink may still be walking the old tables in
+ * simulated memory (the model reads them through the bus, not through its
+ * caches). Every translation of the DMA path runs in an urcu-bp read-side
+ * critical section (src/machine/device.c, include/iommusim/platform.h), so
+ * a freed table page is returned to the machine (mach_frame_put) only from
+ * a call_rcu callback queued after the invalidation wait: once every walk
+ * that could have seen the page is over. urcu-bp is the flavour because DMA
+ * runs on the caller's threads, which register nothing. A freelist carries
+ * its rcu_head and domain; dom->rcu_pending counts lists in flight, and
+ * domain free waits for them (rcu_barrier) so no callback runs after the
+ * domain, hence the driver and the machine, are gone. The two synchronous
+ * paths (no memory for a freelist, the large-page switch) and domain free
+ * use synchronize_rcu instead. Never call these with a read-side section
+ * held (a DMA path never calls the driver from inside one).
+ *
  * Lazy mode (intel_iommu_options.lazy): iotlb_sync queues (range, freelist)
  * in a flush queue; when it is full (fq_size), when its oldest entry is
  * fq_timeout_ns old (simulated time, checked at each sync), on
@@ -114,7 +131,8 @@ static void table_free_pfn(struct intel_domain *dom, uint64_t pfn)
 	__atomic_sub_fetch(&dom->maker->stats.tables_live, 1, __ATOMIC_RELAXED);
 }
 
-static void freelist_release(struct intel_domain *dom, struct intel_freelist *fl)
+/* Free @fl's pages now: no walker can reach them (after a grace period, or never linked). */
+static void freelist_free_now(struct intel_domain *dom, struct intel_freelist *fl)
 {
 	size_t i;
 
@@ -123,6 +141,34 @@ static void freelist_release(struct intel_domain *dom, struct intel_freelist *fl
 	for (i = 0; i < fl->n; i++)
 		table_free_pfn(dom, fl->pfn[i]);
 	fault_free(fl);
+}
+
+static void freelist_rcu_cb(struct rcu_head *head)
+{
+	struct intel_freelist *fl = caa_container_of(head, struct intel_freelist, rcu);
+	struct intel_domain *dom = fl->dom;
+
+	freelist_free_now(dom, fl);
+	/* Last access to @dom: domain free may proceed once this reads 0. */
+	__atomic_sub_fetch(&dom->rcu_pending, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Release @fl after its invalidation completed: the pages go back to the
+ * machine after an RCU grace period, when no translation that might have
+ * read them is still walking.
+ */
+static void freelist_release(struct intel_domain *dom, struct intel_freelist *fl)
+{
+	if (!fl)
+		return;
+	if (!fl->n) {
+		fault_free(fl);
+		return;
+	}
+	fl->dom = dom;
+	__atomic_add_fetch(&dom->rcu_pending, 1, __ATOMIC_RELAXED);
+	call_rcu(&fl->rcu, freelist_rcu_cb);
 }
 
 /* Append @src's pages to @dst (grown); on failure @src is kept and false returned. */
@@ -222,8 +268,10 @@ static void retire_table(struct intel_domain *dom, struct iommu_iotlb_gather *g,
 	pthread_mutex_lock(&dom->lock);
 	rc = flush_all_locked(dom);
 	pthread_mutex_unlock(&dom->lock);
-	if (!rc)
+	if (!rc) {
+		synchronize_rcu(); /* a walk may still be on it */
 		table_free_pfn(dom, pa >> MACH_PAGE_SHIFT);
+	}
 	/* else: leaked on purpose, the hardware may still walk it */
 }
 
@@ -282,6 +330,8 @@ static int switch_to_large(struct intel_domain *dom, uint64_t *pte, uint64_t e, 
 		pte_store(pte, e);
 		return rc;
 	}
+	/* A walk that read the old table pointer may still be below it. */
+	synchronize_rcu();
 	pt_free_tree(dom, e & VTD_ADDR_MASK, lvl - 1);
 	return 0;
 }
@@ -728,7 +778,15 @@ static void intel_domain_free(struct iommu_domain *d)
 	pthread_mutex_lock(&dom->lock);
 	fq_flush_locked(dom);
 	pthread_mutex_unlock(&dom->lock);
-	freelist_release(dom, dom->stranded);
+	/*
+	 * Detached, but a translation begun before the detach may still walk
+	 * the tables: wait it out, then wait for the callbacks already queued
+	 * (they use @dom).
+	 */
+	synchronize_rcu();
+	if (__atomic_load_n(&dom->rcu_pending, __ATOMIC_ACQUIRE))
+		rcu_barrier();
+	freelist_free_now(dom, dom->stranded);
 	if (dom->pgd_pa)
 		pt_free_tree(dom, dom->pgd_pa, dom->levels);
 	pthread_mutex_destroy(&dom->lock);

@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <urcu-bp.h>
+
 #include <iommusim/hw.h>
 #include <iommusim/platform.h>
 
@@ -142,8 +144,14 @@ struct intel_dom_unit {
 	unsigned refs; /* endpoints of that unit attached */
 };
 
-/* Table pages waiting for an invalidation to complete before they are freed. */
+/*
+ * Table pages waiting for an invalidation to complete, then for an RCU
+ * grace period (urcu-bp, see domain.c), before they are freed. @rcu and
+ * @dom are used only once the list is handed to call_rcu (never grown after).
+ */
 struct intel_freelist {
+	struct rcu_head rcu;
+	struct intel_domain *dom;
 	size_t n, cap;
 	uint64_t pfn[];
 };
@@ -179,6 +187,8 @@ struct intel_domain {
 	uint64_t fq_first_ns;
 	/* Table pages whose invalidation failed (timeout): freed at domain free. */
 	struct intel_freelist *stranded;
+	/* atomic: freelists handed to call_rcu whose callback has not run yet */
+	uint64_t rcu_pending;
 };
 
 static inline struct intel_iommu *to_intel_iommu(struct iommu_device *d)

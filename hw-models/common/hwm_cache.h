@@ -334,6 +334,21 @@ static inline bool hwm_cache_fill(struct hwm_cache *c, const struct hwm_ctag *ta
  * the correctness of a translation.
  */
 /* Word masks of tag fields (constant-folded when @f is a constant). */
+/*
+ * The tag word a lookup compares first: the most selective one @match uses
+ * (address, then SID/PASID, then domain/VMID/level).
+ */
+static inline unsigned hwm_primary_word_(uint32_t match)
+{
+	if (match & HWM_TAG_ADDR)
+		return 0;
+	if (match & (HWM_TAG_SID | HWM_TAG_PASID))
+		return 1;
+	if (match & (HWM_TAG_DOMAIN | HWM_TAG_VMID | HWM_TAG_LEVEL))
+		return 2;
+	return 3;
+}
+
 static inline uint64_t hwm_fmask_(uint32_t f, unsigned word)
 {
 	switch (word) {
@@ -491,9 +506,7 @@ hwm_cache_get_spec_ref(struct hwm_cache *c, const struct hwm_ctag *key, void *pa
 				   hwm_fmask_(match, 3), hwm_fmask_(index, 1),
 				   hwm_fmask_(index & ~HWM_TAG_ADDR, 2), hwm_fmask_(index, 3),
 				   index & HWM_TAG_ADDR,
-				   (match & HWM_TAG_ADDR) ? 0 :
-				   (match & (HWM_TAG_SID | HWM_TAG_PASID)) ? 1 :
-				   (match & (HWM_TAG_DOMAIN | HWM_TAG_VMID | HWM_TAG_LEVEL)) ? 2 : 3,
+				   hwm_primary_word_(match),
 				   ref);
 }
 
@@ -508,9 +521,7 @@ hwm_cache_get_spec_view(const struct hwm_cache_view *cv, const struct hwm_ctag *
 				   hwm_fmask_(match, 3), hwm_fmask_(index, 1),
 				   hwm_fmask_(index & ~HWM_TAG_ADDR, 2), hwm_fmask_(index, 3),
 				   index & HWM_TAG_ADDR,
-				   (match & HWM_TAG_ADDR) ? 0 :
-				   (match & (HWM_TAG_SID | HWM_TAG_PASID)) ? 1 :
-				   (match & (HWM_TAG_DOMAIN | HWM_TAG_VMID | HWM_TAG_LEVEL)) ? 2 : 3,
+				   hwm_primary_word_(match),
 				   NULL);
 }
 

@@ -412,13 +412,20 @@ static inline void publish_shift(struct hwm_cache *c, const uint64_t t[TAG_WORDS
  * where they have them.
  */
 bool hwm_cache_fill_set_(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_WORDS],
-			 const uint64_t k[TAG_WORDS], const uint64_t *src, struct hwm_ctag *evicted)
+			 const uint64_t k[TAG_WORDS], const uint64_t *src, const uint64_t *epoch,
+			 uint64_t seen, struct hwm_ctag *evicted)
 {
 	struct hwm_cset *s = &c->sets[si];
 	bool ev;
 
 	publish_shift(c, t);
 	set_lock(s);
+	/* under the lock (hwm_cache.h, "Invalidation epochs") */
+	if (epoch && __atomic_load_n(epoch, __ATOMIC_ACQUIRE) != seen) {
+		s->dropped++;
+		set_unlock(s);
+		return false;
+	}
 	write_begin(s);
 	ev = fill_locked(c, si, t, k, src, evicted);
 	write_end(s);
@@ -436,17 +443,18 @@ uint32_t hwm_cache_victim_(struct hwm_cache *c, uint32_t si)
 static __attribute__((noinline)) bool fill_bounce(struct hwm_cache *c, uint32_t si,
 						  const uint64_t t[TAG_WORDS],
 						  const uint64_t k[TAG_WORDS], const void *payload,
+						  const uint64_t *epoch, uint64_t seen,
 						  struct hwm_ctag *evicted)
 {
 	uint64_t buf[MAX_PAYLOAD_WORDS];
 
 	buf[c->pwords - (c->pwords > 0)] = 0; /* the padding of a partial last word */
 	memcpy(buf, payload, c->cfg.payload_size);
-	return hwm_cache_fill_set_(c, si, t, k, buf, evicted);
+	return hwm_cache_fill_set_(c, si, t, k, buf, epoch, seen, evicted);
 }
 
 bool hwm_cache_fill_words_(struct hwm_cache *c, const uint64_t tag[TAG_WORDS], const void *payload,
-			   struct hwm_ctag *evicted)
+			   const uint64_t *epoch, uint64_t seen, struct hwm_ctag *evicted)
 {
 	const uint64_t *m = c->km;
 	uint64_t t[TAG_WORDS] = { tag[0], tag[1], tag[2], tag[3] | VALID };
@@ -454,8 +462,17 @@ bool hwm_cache_fill_words_(struct hwm_cache *c, const uint64_t tag[TAG_WORDS], c
 	uint32_t si = set_of(c, tag);
 
 	if (((uintptr_t)payload & 7) || (c->cfg.payload_size & 7))
-		return fill_bounce(c, si, t, k, payload, evicted);
-	return hwm_cache_fill_set_(c, si, t, k, payload, evicted);
+		return fill_bounce(c, si, t, k, payload, epoch, seen, evicted);
+	return hwm_cache_fill_set_(c, si, t, k, payload, epoch, seen, evicted);
+}
+
+bool hwm_cache_fill_since(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
+			  const uint64_t *epoch, uint64_t seen, struct hwm_ctag *evicted)
+{
+	uint64_t w[TAG_WORDS];
+
+	hwm_ctag_words(tag, w);
+	return hwm_cache_fill_words_(c, w, payload, epoch, seen, evicted);
 }
 
 /* Invalidate the entries of set @si that @pred accepts (all when @pred is NULL). */
@@ -612,6 +629,7 @@ void hwm_cache_get_counters(struct hwm_cache *c, struct hwm_cache_counters *out)
 		out->fills += s->fills;
 		out->evictions += s->evictions;
 		out->invalidations += s->invalidations;
+		out->dropped += s->dropped;
 		set_unlock(s);
 	}
 }

@@ -91,6 +91,7 @@ struct hwm_cache_config {
 
 struct hwm_cache_counters {
 	uint64_t hits, misses, fills, evictions, invalidations;
+	uint64_t dropped; /* fills refused: an invalidation began after their walk did */
 };
 
 struct hwm_cache; /* its layout is at the end of this header, for the inline lookup */
@@ -127,6 +128,36 @@ hwm_cache_get(struct hwm_cache *c, const struct hwm_ctag *key, void *payload, si
  */
 static inline bool hwm_cache_fill(struct hwm_cache *c, const struct hwm_ctag *tag,
 				  const void *payload, struct hwm_ctag *evicted);
+
+/*
+ * Invalidation epochs: a fill must not bring back what an invalidation that
+ * ran while its walk was in flight removed. Silicon guarantees this by
+ * completing an invalidation only once the walks that began before it are
+ * done (their results are not cached); here a vendor keeps one counter (its
+ * epoch) that it increments before applying any invalidation, a translation
+ * loads it (acquire) before its first cache lookup or table read, and fills
+ * with hwm_cache_fill_since() / hwm_cache_fill_spec_since() naming the
+ * counter and the value seen. The fill compares them under the set lock and
+ * drops itself (counted in `dropped`) when they differ. Why the lock makes
+ * this exact: an invalidation bumps the epoch before it takes any set lock,
+ * so either the fill saw the bump, or the fill's entry was in place before
+ * the invalidation visited the set and is removed by it. Single-threaded
+ * runs never drop a fill (nothing runs between a translation's start and its
+ * fills), so results and counters stay deterministic.
+ */
+bool hwm_cache_fill_since(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
+			  const uint64_t *epoch, uint64_t seen, struct hwm_ctag *evicted);
+
+static inline uint64_t hwm_epoch_read(const uint64_t *epoch)
+{
+	return __atomic_load_n(epoch, __ATOMIC_ACQUIRE);
+}
+
+/* Before an invalidation's first change to any cache guarded by @epoch. */
+static inline void hwm_epoch_bump(uint64_t *epoch)
+{
+	__atomic_fetch_add(epoch, 1, __ATOMIC_SEQ_CST);
+}
 
 /* Invalidate every entry for which @pred returns true. Returns how many. */
 typedef bool (*hwm_cache_pred)(const struct hwm_ctag *tag, const void *payload, void *arg);
@@ -204,7 +235,7 @@ struct hwm_cset {
 	uint64_t rng;
 	uint64_t tick; /* LRU clock: relaxed atomics (lossy under contention, by design) */
 	uint64_t hits, misses; /* relaxed atomics, bumped by lock-free readers */
-	uint64_t fills, evictions, invalidations; /* under @lock */
+	uint64_t fills, evictions, invalidations, dropped; /* under @lock */
 } __attribute__((aligned(64)));
 
 /*
@@ -308,9 +339,10 @@ static inline bool hwm_centry_match_(const struct hwm_centry *e, const uint64_t 
 bool hwm_cache_lookup_slow_(struct hwm_cache *c, const struct hwm_ctag *key, void *payload,
 			    struct hwm_ctag *tag_out);
 bool hwm_cache_fill_words_(struct hwm_cache *c, const uint64_t tag[4], const void *payload,
-			   struct hwm_ctag *evicted);
+			   const uint64_t *epoch, uint64_t seen, struct hwm_ctag *evicted);
 bool hwm_cache_fill_set_(struct hwm_cache *c, uint32_t si, const uint64_t t[4], const uint64_t k[4],
-			 const uint64_t *src, struct hwm_ctag *evicted);
+			 const uint64_t *src, const uint64_t *epoch, uint64_t seen,
+			 struct hwm_ctag *evicted);
 
 /*
  * Tags are handed to the out-of-line code as words built here, not as the
@@ -323,7 +355,7 @@ static inline bool hwm_cache_fill(struct hwm_cache *c, const struct hwm_ctag *ta
 	uint64_t w[4];
 
 	hwm_ctag_words(tag, w);
-	return hwm_cache_fill_words_(c, w, payload, evicted);
+	return hwm_cache_fill_words_(c, w, payload, NULL, 0, evicted);
 }
 
 /*
@@ -543,8 +575,9 @@ uint32_t hwm_cache_victim_(struct hwm_cache *c, uint32_t si);
  * hwm_cache_fill() (same slot choice, counters, LRU order).
  */
 static inline __attribute__((always_inline)) bool
-hwm_cache_fill_spec(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
-		    size_t size, uint32_t match, uint32_t index, struct hwm_ctag *evicted)
+hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
+			  size_t size, uint32_t match, uint32_t index, const uint64_t *epoch,
+			  uint64_t seen, struct hwm_ctag *evicted)
 {
 	uint64_t w0 = tag->addr, w1 = tag->sid | (uint64_t)tag->pasid << 32;
 	uint64_t w2 = tag->domain | (uint64_t)tag->vmid << 32 | (uint64_t)tag->shift << 48 |
@@ -576,6 +609,12 @@ hwm_cache_fill_spec(struct hwm_cache *c, const struct hwm_ctag *tag, const void 
 #else
 			;
 #endif
+	/* under the lock: see "Invalidation epochs" above */
+	if (epoch && __builtin_expect(__atomic_load_n(epoch, __ATOMIC_ACQUIRE) != seen, 0)) {
+		s->dropped++;
+		__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+		return false;
+	}
 	for (uint32_t w = 0; w < ways; w++) {
 		struct hwm_centry *e = (struct hwm_centry *)(base + w * stride);
 		uint64_t e3 = hwm_ld_(&e->tag[3]);
@@ -628,6 +667,13 @@ hwm_cache_fill_spec(struct hwm_cache *c, const struct hwm_ctag *tag, const void 
 	s->fills++;
 	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 	return ev;
+}
+
+static inline __attribute__((always_inline)) bool
+hwm_cache_fill_spec(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
+		    size_t size, uint32_t match, uint32_t index, struct hwm_ctag *evicted)
+{
+	return hwm_cache_fill_spec_since(c, tag, payload, size, match, index, NULL, 0, evicted);
 }
 
 /*

@@ -642,6 +642,7 @@ static void cache_stats(struct hwm_cache *c, struct vtd_cache_stats *o)
 	o->fills = k.fills;
 	o->evictions = k.evictions;
 	o->invalidations = k.invalidations;
+	o->fills_dropped = k.dropped;
 }
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)

@@ -310,6 +310,11 @@ struct vtd {
 	uint32_t fr_next;     /* next record hardware writes (§7.2.1) */
 
 	struct hwm_cache *iotlb, *ctxc, *pasidc, *pwc, *devtlb;
+	/* Invalidation epoch of all five caches (hwm_cache.h, "Invalidation
+	 * epochs"): bumped by vtd_qi.c before any invalidation's effect; a
+	 * translation reads it before its first lookup and fills only if it has
+	 * not moved, so a walk in flight across an invalidation caches nothing. */
+	uint64_t inval_epoch;
 	/* The cost of an IOTLB hit after 1 (legacy) or 2 (scalable) cache hits,
 	 * precomputed from cfg.cost: the fast path's whole cost accounting. */
 	struct hwm_cost hit_cost[2];

@@ -52,6 +52,7 @@ void vtd_inval_context(struct vtd *v, unsigned gran, uint16_t did, uint16_t sid,
 	static const uint16_t fmask[4] = { 0xffff, 0xfffb, 0xfff9, 0xfff8 };
 	struct ctx_arg a = { .gran = gran, .did = did, .sid = sid, .sid_mask = fmask[fm & 3] };
 
+	hwm_epoch_bump(&v->inval_epoch);
 	hwm_cache_inval(v->ctxc, ctx_pred, &a);
 }
 
@@ -113,6 +114,7 @@ static void inval_tlbs(struct vtd *v, struct tlb_arg *a)
 
 	if (vtd_inject(v, "vtd.inval_drop", a->first))
 		return; /* the invalidation completes but has no effect */
+	hwm_epoch_bump(&v->inval_epoch);
 	if (a->all) {
 		hwm_cache_inval_all(v->iotlb);
 		hwm_cache_inval_all(v->pwc);
@@ -263,8 +265,10 @@ static bool apply(struct vtd *v, unsigned type, const uint64_t *d)
 	}
 	case 7: {
 		struct pc_arg a = { g, FIELD(d[0], 31, 16), FIELD(d[0], 51, 32) };
-		if (!vtd_inject(v, "vtd.inval_drop", 0))
+		if (!vtd_inject(v, "vtd.inval_drop", 0)) {
+			hwm_epoch_bump(&v->inval_epoch);
 			hwm_cache_inval(v->pasidc, pasidc_pred, &a);
+		}
 		break;
 	}
 	case 3: {
@@ -278,9 +282,11 @@ static bool apply(struct vtd *v, unsigned type, const uint64_t *d)
 		a.first = size ? addr & ~(size - 1) : 0;
 		a.last = size ? a.first + size - 1 : UINT64_MAX;
 		struct hwm_ctag key = { .sid = a.sid };
-		if (!vtd_inject(v, "vtd.inval_drop", addr))
+		if (!vtd_inject(v, "vtd.inval_drop", addr)) {
+			hwm_epoch_bump(&v->inval_epoch);
 			hwm_cache_inval_span(v->devtlb, HWM_TAG_SID, &key, a.first, a.last,
 					     devtlb_pred, &a);
+		}
 		break;
 	}
 	case 5: {

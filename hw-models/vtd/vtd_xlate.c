@@ -45,6 +45,7 @@ struct xl {
 	bool scalable;
 	bool fpd;
 	unsigned levels; /* levels read by the last walk, for the trace */
+	uint64_t epoch;  /* v->inval_epoch before the first lookup: fills are made against it */
 };
 
 /* rd() with a fault context armed: the injection points, in their order. */
@@ -389,10 +390,11 @@ hit:
 /* A walk-cache fill with the checker on: with the table page's fingerprint (table reuse). */
 static __attribute__((noinline, cold)) void pwc_fill_checked(struct vtd *v,
 							     const struct hwm_ctag *k,
-							     struct vtd_pwce *p)
+							     struct vtd_pwce *p, uint64_t epoch)
 {
 	p->perms |= page_sum(v, p->next) << 32;
-	hwm_cache_fill_spec(v->pwc, k, p, sizeof(*p), VTD_PWC_MATCH, VTD_PWC_INDEX, NULL);
+	hwm_cache_fill_spec_since(v->pwc, k, p, sizeof(*p), VTD_PWC_MATCH, VTD_PWC_INDEX,
+				  &v->inval_epoch, epoch, NULL);
 }
 
 static inline __attribute__((always_inline)) void
@@ -405,10 +407,12 @@ pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
 	struct vtd_pwce p = { .next = next, .perms = perms, .entry = entry, .entry_pa = entry_pa };
 
 	if (__builtin_expect(__atomic_load_n(&x->v->checker, __ATOMIC_RELAXED), 0)) {
-		pwc_fill_checked(x->v, &k, &p); /* out of line: the walk loop stays as it was */
+		/* out of line: the walk loop stays as it was */
+		pwc_fill_checked(x->v, &k, &p, x->epoch);
 		return;
 	}
-	hwm_cache_fill_spec(x->v->pwc, &k, &p, sizeof(p), VTD_PWC_MATCH, VTD_PWC_INDEX, NULL);
+	hwm_cache_fill_spec_since(x->v->pwc, &k, &p, sizeof(p), VTD_PWC_MATCH, VTD_PWC_INDEX,
+				  &x->v->inval_epoch, x->epoch, NULL);
 }
 
 /*
@@ -750,20 +754,24 @@ tlb_get(struct hwm_cache *c, uint32_t match, uint32_t index, uint32_t sid, uint3
 	return false;
 }
 
-static void tlb_fill(struct vtd *v, struct hwm_cache *c, uint32_t sid, uint32_t pasid,
-		     uint32_t did, uint64_t iova, unsigned shift, const struct vtd_tlbe *e)
+static void tlb_fill(struct vtd *v, uint64_t epoch, struct hwm_cache *c, uint32_t sid,
+		     uint32_t pasid, uint32_t did, uint64_t iova, unsigned shift,
+		     const struct vtd_tlbe *e)
 {
 	struct hwm_ctag k = { .addr = iova & ~((1ull << shift) - 1), .shift = shift, .sid = sid,
 			      .pasid = pasid, .domain = did, .kind = e->kind };
 	struct hwm_ctag ev;
 
 	if (c == v->devtlb) {
-		hwm_cache_fill_spec(c, &k, e, sizeof(*e), VTD_DEVTLB_MATCH, VTD_DEVTLB_INDEX, NULL);
+		hwm_cache_fill_spec_since(c, &k, e, sizeof(*e), VTD_DEVTLB_MATCH, VTD_DEVTLB_INDEX,
+					  &v->inval_epoch, epoch, NULL);
 		return;
 	}
 	/* the victim's tag only when the eviction will be traced */
-	if (hwm_cache_fill_spec(c, &k, e, sizeof(*e), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX,
-				trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict) ? &ev : NULL) &&
+	if (hwm_cache_fill_spec_since(c, &k, e, sizeof(*e), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX,
+				      &v->inval_epoch, epoch,
+				      trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict) ? &ev :
+											NULL) &&
 	    trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict))
 		TRACE(v->bus.trace, hw_iotlb_evict, TRACE_STR(VTD_VENDOR), ev.domain, ev.addr,
 		      1ull << ev.shift);
@@ -792,8 +800,8 @@ static __attribute__((noinline)) uint32_t ctx_miss(struct xl *x, uint64_t rta,
 	if (!reason) {
 		struct hwm_ctag k = { .sid = x->req->rid,
 				      .domain = ci->scalable ? NO_DID : ci->did };
-		hwm_cache_fill_spec(x->v->ctxc, &k, ci, sizeof(*ci), VTD_CTX_MATCH, VTD_CTX_INDEX,
-				    NULL);
+		hwm_cache_fill_spec_since(x->v->ctxc, &k, ci, sizeof(*ci), VTD_CTX_MATCH,
+					  VTD_CTX_INDEX, &x->v->inval_epoch, x->epoch, NULL);
 	}
 	return reason;
 }
@@ -824,8 +832,8 @@ static __attribute__((noinline)) uint32_t pasid_miss(struct xl *x, const struct 
 
 	if (!reason) {
 		struct hwm_ctag k = { .sid = x->req->rid, .pasid = pasid, .domain = pe->did };
-		hwm_cache_fill_spec(x->v->pasidc, &k, pe, sizeof(*pe), VTD_PASIDC_MATCH,
-				    VTD_PASIDC_INDEX, NULL);
+		hwm_cache_fill_spec_since(x->v->pasidc, &k, pe, sizeof(*pe), VTD_PASIDC_MATCH,
+					  VTD_PASIDC_INDEX, &x->v->inval_epoch, x->epoch, NULL);
 	}
 	return reason;
 }
@@ -952,17 +960,17 @@ static __attribute__((noinline)) int walk_and_fill(struct xl *x, struct hwm_xlat
 			/* CM=1 (§6.1): not-present entries may be cached. */
 			struct vtd_tlbe neg = { .pte = w.pte, .pte_pa = w.pte_pa, .reason = reason,
 						.kind = IOTLB_KIND_NEG };
-			tlb_fill(v, v->iotlb, 0, ptag, did, iova, 12, &neg);
+			tlb_fill(v, x->epoch, v->iotlb, 0, ptag, did, iova, 12, &neg);
 		}
 		return finish_fault(x, out, reason);
 	}
 	e = (struct vtd_tlbe){ .pa = w.base, .pte = w.pte, .pte_pa = w.pte_pa, .perms = w.perms,
 			       .dirty = w.dirty, .kind = kind };
-	tlb_fill(v, v->iotlb, 0, ptag, did, iova, w.shift, &e);
+	tlb_fill(v, x->epoch, v->iotlb, 0, ptag, did, iova, w.shift, &e);
 	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
 	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
 	if (req->ats)
-		tlb_fill(v, v->devtlb, req->rid, req->has_pasid ? req->pasid : HWM_PASID_NONE, 0,
+		tlb_fill(v, x->epoch, v->devtlb, req->rid, req->has_pasid ? req->pasid : HWM_PASID_NONE, 0,
 			 iova, w.shift, &e);
 	return finish_ok(v, out, w.base, w.shift, w.perms, iova);
 }
@@ -990,7 +998,7 @@ static __attribute__((noinline)) int iotlb_hit(struct xl *x, struct hwm_xlate *o
 		return walk_and_fill(x, out, ci, pe, kind, did, ptag, pasid, ad); /* again, §3.7.2 */
 	TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), req->rid, did, req->iova, e->pa);
 	if (req->ats) /* the ATC learns the translation the IOTLB gave */
-		tlb_fill(v, v->devtlb, req->rid, req->has_pasid ? req->pasid : HWM_PASID_NONE, 0,
+		tlb_fill(v, x->epoch, v->devtlb, req->rid, req->has_pasid ? req->pasid : HWM_PASID_NONE, 0,
 			 req->iova, shift, e);
 	return finish_ok(v, out, e->pa, shift, e->perms, req->iova);
 }
@@ -1053,7 +1061,7 @@ struct fast_state {
 	const struct vtd_ctxi *ci;
 	struct vtd_pei *pe; /* scalable; zeroed here for legacy */
 	const struct vtd_tlbe *e;
-	uint64_t rta, did, ptag;
+	uint64_t rta, did, ptag, epoch;
 	unsigned hits, shift;
 	bool scalable;
 };
@@ -1066,11 +1074,11 @@ struct fast_state {
 static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req *req,
 					     struct hwm_xlate *out, const struct vtd_ctxi *ci,
 					     struct vtd_pei *pe, uint64_t did, uint64_t ptag,
-					     unsigned hits, bool scalable)
+					     unsigned hits, bool scalable, uint64_t epoch)
 {
 	const struct hwm_cost_config *cc = &v->cfg.cost;
 	struct xl x = { .v = v, .req = req, .cost = &out->cost, .scalable = scalable,
-			.fpd = scalable ? pe->fpd : ci->fpd };
+			.fpd = scalable ? pe->fpd : ci->fpd, .epoch = epoch };
 	uint32_t acc = req->access, reason;
 	uint64_t iova = req->iova;
 	struct vtd_tlbe e;
@@ -1092,13 +1100,13 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 			/* CM=1 (§6.1): not-present entries may be cached. */
 			struct vtd_tlbe neg = { .pte = w.pte, .pte_pa = w.pte_pa, .reason = reason,
 						.kind = IOTLB_KIND_NEG };
-			tlb_fill(v, v->iotlb, 0, ptag, did, iova, 12, &neg);
+			tlb_fill(v, x.epoch, v->iotlb, 0, ptag, did, iova, 12, &neg);
 		}
 		return finish_fault(&x, out, reason);
 	}
 	e = (struct vtd_tlbe){ .pa = w.base, .perms = w.perms, .dirty = w.dirty,
 			       .kind = IOTLB_KIND_SS, .pte = w.pte, .pte_pa = w.pte_pa };
-	tlb_fill(v, v->iotlb, 0, ptag, did, iova, w.shift, &e);
+	tlb_fill(v, x.epoch, v->iotlb, 0, ptag, did, iova, w.shift, &e);
 	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
 	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
 	return finish_ok(v, out, w.base, w.shift, w.perms, iova);
@@ -1109,7 +1117,8 @@ static __attribute__((noinline)) int handover(struct vtd *v, const struct hwm_re
 					      struct fast_state *f)
 {
 	const struct hwm_cost_config *cc = &v->cfg.cost;
-	struct xl x = { .v = v, .req = req, .cost = &out->cost, .scalable = f->scalable };
+	struct xl x = { .v = v, .req = req, .cost = &out->cost, .scalable = f->scalable,
+			.epoch = f->epoch };
 	struct hwm_cost *c = &out->cost;
 	unsigned iotlb_hits = h == H_HIT, kind;
 	bool ad;
@@ -1294,6 +1303,8 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 	struct vtd_tlbe e;
 	enum handover h;
 	struct fast_state f;
+	/* before the first lookup: whatever this translation caches was read after it */
+	uint64_t epoch = hwm_epoch_read(&v->inval_epoch);
 
 	if (__builtin_expect(!(gsts & GCMD_TE), 0)) /* §3.1: DMA passes untranslated */
 		return untranslated(v, out, iova,
@@ -1376,7 +1387,7 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 	 * page, W for writes, R for reads), a read or an already-dirty entry.
 	 */
 	if (h != H_HIT && (!scalable || (pe.pgtt == PGTT_SS && !pe.ssade)))
-		return ss_miss(v, req, out, &ci, &pe, did, ptag, hits, scalable);
+		return ss_miss(v, req, out, &ci, &pe, did, ptag, hits, scalable, epoch);
 	if (__builtin_expect(h != H_HIT || !plain_hit(e.kind, e.perms, e.dirty, acc), 0))
 		goto slow;
 	/* (a hit of the first probe only: a later one also counted misses) */
@@ -1394,7 +1405,8 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 slow:
 	/* (the state goes to memory only here: the fast path keeps it in registers) */
 	f = (struct fast_state){ .ci = &ci, .pe = &pe, .e = &e, .rta = rta, .did = did,
-				 .ptag = ptag, .hits = hits, .shift = shift, .scalable = scalable };
+				 .ptag = ptag, .hits = hits, .shift = shift, .scalable = scalable,
+				 .epoch = epoch };
 	return handover(v, req, out, h, &f);
 }
 

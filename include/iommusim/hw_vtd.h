@@ -129,6 +129,9 @@ const char *vtd_check_rule_section(enum vtd_check_rule rule);
 
 struct vtd_cache_stats {
 	uint64_t hits, misses, fills, evictions, invalidations;
+	/* fills refused because an invalidation began while their walk was in
+	 * flight (only with translations on several threads) */
+	uint64_t fills_dropped;
 };
 
 struct vtd_stats {

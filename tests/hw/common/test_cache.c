@@ -351,3 +351,35 @@ Test(hwm_cache, spec_lookup_fill_and_refs)
 #undef M
 #undef I
 }
+
+/* Invalidation epochs: a fill made against an epoch that has moved lands nowhere. */
+Test(hwm_cache, fill_since_drops_after_epoch_moved)
+{
+	struct hwm_cache *h = mk(4, 2, HWM_REPL_LRU, HWM_TAG_ADDR | HWM_TAG_DOMAIN);
+	struct hwm_ctag a = tag(0x1000, 1), b = tag(0x2000, 1);
+	struct pl p = { 9 }, o;
+	struct hwm_cache_counters k;
+	uint64_t epoch = 5, seen = hwm_epoch_read(&epoch);
+
+	/* unchanged epoch: both fill flavours land */
+	hwm_cache_fill_since(h, &a, &p, &epoch, seen, NULL);
+	cr_assert(hwm_cache_lookup(h, &a, &o, NULL));
+	cr_assert_eq(o.v, 9);
+	/* an invalidation began after the walk did: the fill is refused */
+	hwm_epoch_bump(&epoch);
+	cr_assert_eq(epoch, 6);
+	cr_assert(!hwm_cache_fill_since(h, &b, &p, &epoch, seen, NULL));
+	cr_assert(!hwm_cache_lookup(h, &b, NULL, NULL), "a stale fill landed");
+	cr_assert(!hwm_cache_fill_spec_since(h, &b, &p, sizeof(p), HWM_TAG_ADDR | HWM_TAG_DOMAIN,
+					     HWM_TAG_ADDR | HWM_TAG_DOMAIN, &epoch, seen, NULL));
+	cr_assert(!hwm_cache_lookup(h, &b, NULL, NULL), "a stale inline fill landed");
+	/* a walk that starts now sees the new epoch and fills */
+	seen = hwm_epoch_read(&epoch);
+	hwm_cache_fill_spec_since(h, &b, &p, sizeof(p), HWM_TAG_ADDR | HWM_TAG_DOMAIN,
+				  HWM_TAG_ADDR | HWM_TAG_DOMAIN, &epoch, seen, NULL);
+	cr_assert(hwm_cache_lookup(h, &b, NULL, NULL));
+	hwm_cache_get_counters(h, &k);
+	cr_expect_eq(k.dropped, 2);
+	cr_expect_eq(k.fills, 2);
+	hwm_cache_destroy(h);
+}

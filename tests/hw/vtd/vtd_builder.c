@@ -24,9 +24,11 @@ static int bus_read(void *ctx, uint64_t pa, void *buf, size_t len)
 	if (len == 8 && !(pa & 7)) { /* an entry: one atomic word, as a bus would (and TSan) */
 		uint64_t v = __atomic_load_n((uint64_t *)(b->mem + pa), __ATOMIC_RELAXED);
 		memcpy(buf, &v, 8);
-		return HWM_MEM_OK;
+	} else {
+		memcpy(buf, b->mem + pa, len);
 	}
-	memcpy(buf, b->mem + pa, len);
+	if (b->after_read)
+		b->after_read(b, pa, len);
 	return HWM_MEM_OK;
 }
 

@@ -79,6 +79,10 @@ struct vb {
 	bool scalable;
 	uint64_t iq;     /* invalidation queue page */
 	uint64_t status; /* wait-descriptor status dword */
+	/* Called after every read the model makes through the bus (when set):
+	 * lets a test change memory and invalidate in the middle of a walk. */
+	void (*after_read)(struct vb *b, uint64_t pa, size_t len);
+	void *hook_arg;
 };
 
 /* Where a device's structures live (0 when not built). */

@@ -12,6 +12,9 @@
  *  - large switch: a 2 MiB map over an emptied table (the old table freed
  *    synchronously) does not return, nor free the table, while a reader
  *    holds its section.
+ *  - PASID tables: releasing a scalable-mode endpoint does not free its
+ *    PASID directory and table, nor return, while a reader holds its
+ *    section.
  *  - stress: reader threads translate IOVAs of two 2 MiB slots through the
  *    device while a writer cycles them in turn (each slot mapping its own
  *    addresses, so a freed table page reused by the other slot shows up):
@@ -62,7 +65,7 @@ struct env {
 	uint64_t free0;
 };
 
-static void env_init(struct env *e)
+static void env_init_mode(struct env *e, enum intel_iommu_mode mode)
 {
 	struct mach_config mc = {.mem_size = 512ULL << 20, .seed = 1};
 	struct plat_dev_config dc = {.bus = 0, .dev = 2, .fn = 0};
@@ -71,7 +74,7 @@ static void env_init(struct env *e)
 
 	memset(e, 0, sizeof(*e));
 	intel_iommu_options_default(&o);
-	o.mode = INTEL_MODE_LEGACY;
+	o.mode = mode;
 	cr_assert_eq(mach_create(&mc, &e->m), 0);
 	mach_mem_stats(e->m, &ms);
 	e->free0 = ms.free_frames;
@@ -81,6 +84,11 @@ static void env_init(struct env *e)
 	cr_assert_eq(intel_iommu_probe_device(e->iommu, e->pd, &e->dev), 0);
 	cr_assert_eq(iommu_domain_alloc_paging(e->dev, 0, &e->d), 0);
 	cr_assert_eq(iommu_attach_device(e->d, e->dev), 0);
+}
+
+static void env_init(struct env *e)
+{
+	env_init_mode(e, INTEL_MODE_LEGACY);
 }
 
 static void env_fini(struct env *e)
@@ -254,6 +262,84 @@ Test(vtd_rcu, large_switch_waits_for_readers)
 	cr_expect_eq(frame_refs(e.m, pfn), 0, "old table not freed after the grace period");
 	cr_assert_eq(iommu_unmap(e.d, SLOT, SZ_2M), SZ_2M);
 	env_fini(&e);
+}
+
+struct releaser {
+	struct iommu_dev *dev;
+	int done; /* atomic */
+};
+
+static void *release_dev(void *arg)
+{
+	struct releaser *w = arg;
+
+	intel_iommu_release_device(w->dev);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Scalable mode: a released endpoint's PASID directory and table (read by a
+ * walk between the context entry and the page tables) are put only after
+ * the readers of the moment leave; the release waits for them.
+ */
+Test(vtd_rcu, pasid_tables_wait_for_readers)
+{
+	struct holder h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	const struct timespec ms20 = {.tv_nsec = 20 * 1000 * 1000};
+	struct releaser w = {0};
+	struct mach_mem_stats ms;
+	uint64_t rta, ct, ce, pdir, ptbl;
+	pthread_t th, tw;
+	int i;
+	struct env e;
+
+	env_init_mode(&e, INTEL_MODE_SCALABLE);
+	cr_assert(intel_iommu_scalable(e.iommu));
+	/* RTADDR (§11.4.5) -> root entry of bus 0, low half (devfn < 128, §9.2) ->
+	 * 32-byte scalable context entry (§9.4) -> PASID directory -> entry 0 (§9.5) */
+	cr_assert_eq(hwm_mmio_read(plat_iommu_hw(e.pi), 0x20, 8, &rta), 0);
+	ct = rd64(e.m, rta & ADDR_MASK) & ADDR_MASK;
+	ce = ct + (2 << 3) * 32;
+	pdir = rd64(e.m, ce) & ADDR_MASK;
+	cr_assert(pdir, "no PASID directory");
+	ptbl = rd64(e.m, pdir) & ADDR_MASK;
+	cr_assert(ptbl, "no PASID table");
+	cr_assert_eq(frame_refs(e.m, pdir >> 12), 1);
+	cr_assert_eq(frame_refs(e.m, ptbl >> 12), 1);
+
+	iommu_detach_device(e.d, e.dev);
+	iommu_domain_free(e.d);
+	cr_assert_eq(pthread_create(&th, NULL, hold_reader, &h), 0);
+	pthread_mutex_lock(&h.mu);
+	while (h.state != 1)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	w.dev = e.dev;
+	cr_assert_eq(pthread_create(&tw, NULL, release_dev, &w), 0);
+	for (i = 0; i < 5; i++) {
+		nanosleep(&ms20, NULL);
+		cr_assert_eq(frame_refs(e.m, ptbl >> 12), 1, "PASID table freed under a reader");
+		cr_assert_eq(frame_refs(e.m, pdir >> 12), 1, "PASID directory freed under a reader");
+	}
+	cr_expect_eq(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE), 0,
+		     "the release returned while a reader was in its section");
+
+	pthread_mutex_lock(&h.mu);
+	h.state = 2;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	pthread_join(th, NULL);
+	pthread_join(tw, NULL);
+	cr_expect_eq(frame_refs(e.m, ptbl >> 12), 0, "PASID table not freed after the grace period");
+	cr_expect_eq(frame_refs(e.m, pdir >> 12), 0, "PASID directory not freed");
+	plat_dev_remove(e.pd);
+	intel_iommu_remove(e.iommu);
+	plat_iommu_remove(e.pi);
+	mach_mem_stats(e.m, &ms);
+	cr_expect_eq(ms.free_frames, e.free0, "frames leaked: %lld",
+		     (long long)(e.free0 - ms.free_frames));
+	mach_destroy(e.m);
 }
 
 /* --------------------------------------------------------------- stress */

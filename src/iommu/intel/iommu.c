@@ -642,14 +642,18 @@ static int sm_ctx_setup(struct intel_iommu *iommu, struct intel_dev *info)
 /*
  * Scalable mode, endpoint going away: context entry not present,
  * device-selective context-cache invalidation (the DID field is ignored in
- * scalable mode, §6.5.2.1), then the PASID structures are freed (or kept,
- * leaked on purpose, if the invalidation did not complete).
+ * scalable mode, §6.5.2.1); then the PASID structures are handed to the
+ * caller in @pfn (0 when none) to free after an RCU grace period, outside
+ * iommu->lock: a walk that read the context entry before it went may still
+ * be reading them. They are kept, leaked on purpose, if the invalidation did
+ * not complete.
  */
-static void sm_ctx_teardown(struct intel_iommu *iommu, struct intel_dev *info)
+static void sm_ctx_teardown(struct intel_iommu *iommu, struct intel_dev *info, uint64_t pfn[2])
 {
 	uint64_t *ce;
 	int rc = 0;
 
+	pfn[0] = pfn[1] = 0;
 	if (info->sm_ctx) {
 		ce = ctx_entry(iommu, info->bus, info->devfn);
 		__atomic_store_n(&ce[0], 0, __ATOMIC_RELEASE);
@@ -659,10 +663,8 @@ static void sm_ctx_teardown(struct intel_iommu *iommu, struct intel_dev *info)
 	}
 	if (rc)
 		return;
-	if (info->pasid_tbl_pa)
-		mach_frame_put(iommu->mach, info->pasid_tbl_pa >> MACH_PAGE_SHIFT);
-	if (info->pasid_dir_pa)
-		mach_frame_put(iommu->mach, info->pasid_dir_pa >> MACH_PAGE_SHIFT);
+	pfn[0] = info->pasid_tbl_pa >> MACH_PAGE_SHIFT;
+	pfn[1] = info->pasid_dir_pa >> MACH_PAGE_SHIFT;
 	info->pasid_tbl_pa = info->pasid_dir_pa = 0;
 }
 
@@ -1009,6 +1011,9 @@ static void intel_release(struct iommu_device *d)
 	struct intel_iommu *iommu = to_intel_iommu(d);
 	unsigned b;
 
+	/* Translation is off (intel_iommu_remove) or never was on (probe error), but
+	 * a walk that began before may still read the root and context tables. */
+	synchronize_rcu();
 	for (b = 0; b < 256; b++) {
 		if (iommu->ctx_pa[b])
 			mach_frame_put(iommu->mach, iommu->ctx_pa[b] >> MACH_PAGE_SHIFT);
@@ -1361,12 +1366,20 @@ void intel_iommu_release_device(struct iommu_dev *dev)
 {
 	struct intel_dev *info = to_intel_dev(dev), **pp;
 	struct intel_iommu *iommu = info->iommu;
+	uint64_t pasid_pfn[2] = { 0, 0 };
+	unsigned i;
 
 	pthread_mutex_lock(&iommu->lock);
 	intel_ctx_clear(iommu, info);
 	if (iommu->sm)
-		sm_ctx_teardown(iommu, info);
+		sm_ctx_teardown(iommu, info, pasid_pfn);
 	pthread_mutex_unlock(&iommu->lock);
+	if (pasid_pfn[0] || pasid_pfn[1]) {
+		synchronize_rcu(); /* walks that still see the PASID tables (domain.c, RCU) */
+		for (i = 0; i < 2; i++)
+			if (pasid_pfn[i])
+				mach_frame_put(iommu->mach, pasid_pfn[i]);
+	}
 	pthread_mutex_lock(&iommu->devs_lock);
 	for (pp = &iommu->devs; *pp; pp = &(*pp)->next) {
 		if (*pp == info) {

@@ -165,6 +165,25 @@ static void *hold_reader(void *arg)
 	return NULL;
 }
 
+/* A reader thread that enters its section and stays there until released. */
+static void holder_start(struct holder *h, pthread_t *th)
+{
+	cr_assert_eq(pthread_create(th, NULL, hold_reader, h), 0);
+	pthread_mutex_lock(&h->mu);
+	while (h->state != 1)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void holder_release(struct holder *h, pthread_t th)
+{
+	pthread_mutex_lock(&h->mu);
+	h->state = 2;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(th, NULL);
+}
+
 Test(vtd_rcu, freed_table_waits_for_grace_period)
 {
 	struct holder h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -182,11 +201,7 @@ Test(vtd_rcu, freed_table_waits_for_grace_period)
 	pfn = l1_table_pfn(&e, SLOT);
 	cr_assert_eq(frame_refs(e.m, pfn), 1);
 
-	cr_assert_eq(pthread_create(&th, NULL, hold_reader, &h), 0);
-	pthread_mutex_lock(&h.mu);
-	while (h.state != 1)
-		pthread_cond_wait(&h.cv, &h.mu);
-	pthread_mutex_unlock(&h.mu);
+	holder_start(&h, &th);
 
 	/* The whole 2 MiB range: the level-1 table is unlinked, synced, retired. */
 	cr_assert_eq(iommu_unmap(e.d, SLOT, SZ_2M), SZ_2M);
@@ -198,11 +213,7 @@ Test(vtd_rcu, freed_table_waits_for_grace_period)
 			     "table frame returned while a reader is in its section");
 	}
 
-	pthread_mutex_lock(&h.mu);
-	h.state = 2;
-	pthread_cond_broadcast(&h.cv);
-	pthread_mutex_unlock(&h.mu);
-	pthread_join(th, NULL);
+	holder_release(&h, th);
 	rcu_barrier();
 	cr_expect_eq(frame_refs(e.m, pfn), 0, "table frame not freed after the grace period");
 	env_fini(&e);
@@ -239,11 +250,7 @@ Test(vtd_rcu, large_switch_waits_for_readers)
 	pfn = l1_table_pfn(&e, SLOT);
 	cr_assert_eq(iommu_unmap(e.d, SLOT, SZ_4K), SZ_4K); /* table left empty, linked */
 
-	cr_assert_eq(pthread_create(&th, NULL, hold_reader, &h), 0);
-	pthread_mutex_lock(&h.mu);
-	while (h.state != 1)
-		pthread_cond_wait(&h.cv, &h.mu);
-	pthread_mutex_unlock(&h.mu);
+	holder_start(&h, &th);
 	cr_assert_eq(pthread_create(&tw, NULL, switch_large, &w), 0);
 	for (i = 0; i < 5; i++) {
 		nanosleep(&ms20, NULL);
@@ -252,11 +259,7 @@ Test(vtd_rcu, large_switch_waits_for_readers)
 	cr_expect_eq(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE), 0,
 		     "the switch returned while a reader was in its section");
 
-	pthread_mutex_lock(&h.mu);
-	h.state = 2;
-	pthread_cond_broadcast(&h.cv);
-	pthread_mutex_unlock(&h.mu);
-	pthread_join(th, NULL);
+	holder_release(&h, th);
 	pthread_join(tw, NULL);
 	cr_assert_eq(w.rc, 0);
 	cr_expect_eq(frame_refs(e.m, pfn), 0, "old table not freed after the grace period");
@@ -310,11 +313,7 @@ Test(vtd_rcu, pasid_tables_wait_for_readers)
 
 	iommu_detach_device(e.d, e.dev);
 	iommu_domain_free(e.d);
-	cr_assert_eq(pthread_create(&th, NULL, hold_reader, &h), 0);
-	pthread_mutex_lock(&h.mu);
-	while (h.state != 1)
-		pthread_cond_wait(&h.cv, &h.mu);
-	pthread_mutex_unlock(&h.mu);
+	holder_start(&h, &th);
 	w.dev = e.dev;
 	cr_assert_eq(pthread_create(&tw, NULL, release_dev, &w), 0);
 	for (i = 0; i < 5; i++) {
@@ -325,11 +324,7 @@ Test(vtd_rcu, pasid_tables_wait_for_readers)
 	cr_expect_eq(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE), 0,
 		     "the release returned while a reader was in its section");
 
-	pthread_mutex_lock(&h.mu);
-	h.state = 2;
-	pthread_cond_broadcast(&h.cv);
-	pthread_mutex_unlock(&h.mu);
-	pthread_join(th, NULL);
+	holder_release(&h, th);
 	pthread_join(tw, NULL);
 	cr_expect_eq(frame_refs(e.m, ptbl >> 12), 0, "PASID table not freed after the grace period");
 	cr_expect_eq(frame_refs(e.m, pdir >> 12), 0, "PASID directory not freed");

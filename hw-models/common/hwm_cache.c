@@ -396,14 +396,19 @@ static bool fill_locked(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_W
 	return ev;
 }
 
-/* Published before the entry is: a lookup or invalidation that can see the entry sees its
- * page size in the mask. */
+/*
+ * Published before the entry is: a lookup or invalidation that can see the entry sees its
+ * page size in the mask. Sequentially consistent, as are the epoch bump and the epoch and
+ * mask loads of fills and hwm_cache_inval_span(): of a fill publishing a new size and an
+ * invalidation bumping the epoch, one sees the other's write (either the fill is dropped
+ * or the invalidation visits the sets of that size). x86 emits the same instructions.
+ */
 static inline void publish_shift(struct hwm_cache *c, const uint64_t t[TAG_WORDS])
 {
 	uint64_t bit = shift_bit((t[2] >> 48) & 0xff);
 
 	if (!(__atomic_load_n(&c->shift_mask, __ATOMIC_RELAXED) & bit))
-		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_SEQ_CST);
 }
 
 /*
@@ -421,7 +426,7 @@ bool hwm_cache_fill_set_(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_
 	publish_shift(c, t);
 	set_lock(s);
 	/* under the lock (hwm_cache.h, "Invalidation epochs") */
-	if (epoch && __atomic_load_n(epoch, __ATOMIC_ACQUIRE) != seen) {
+	if (epoch && __atomic_load_n(epoch, __ATOMIC_SEQ_CST) != seen) {
 		s->dropped++;
 		set_unlock(s);
 		return false;
@@ -528,7 +533,9 @@ size_t hwm_cache_inval_all(struct hwm_cache *c)
 size_t hwm_cache_inval_span(struct hwm_cache *c, uint32_t fixed, const struct hwm_ctag *key,
 			    uint64_t first, uint64_t last, hwm_cache_pred pred, void *arg)
 {
-	uint64_t shifts = hwm_cache_shift_mask(c), m, pages = 0, raw[TAG_WORDS];
+	/* seq_cst: see publish_shift() */
+	uint64_t shifts = __atomic_load_n(&c->shift_mask, __ATOMIC_SEQ_CST), m, pages = 0,
+		 raw[TAG_WORDS];
 	uint32_t nsets = c->set_mask + 1;
 	size_t n = 0;
 

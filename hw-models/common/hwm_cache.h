@@ -141,9 +141,12 @@ static inline bool hwm_cache_fill(struct hwm_cache *c, const struct hwm_ctag *ta
  * drops itself (counted in `dropped`) when they differ. Why the lock makes
  * this exact: an invalidation bumps the epoch before it takes any set lock,
  * so either the fill saw the bump, or the fill's entry was in place before
- * the invalidation visited the set and is removed by it. Single-threaded
- * runs never drop a fill (nothing runs between a translation's start and its
- * fills), so results and counters stay deterministic.
+ * the invalidation visited the set and is removed by it (the epoch and
+ * page-size mask accesses involved are sequentially consistent, see
+ * publish_shift() in hwm_cache.c). Single-threaded runs never drop a fill
+ * (nothing runs between a translation's start and its fills), so results
+ * and counters stay deterministic. The unguarded fills (hwm_cache_fill(),
+ * hwm_cache_fill_spec()) are for caches no invalidation can race with.
  */
 bool hwm_cache_fill_since(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
 			  const uint64_t *epoch, uint64_t seen, struct hwm_ctag *evicted);
@@ -599,9 +602,9 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 	bool ev = false;
 
 	assert(!(size & 7) && !((uintptr_t)payload & 7));
-	/* published before the entry is (see hwm_cache_fill) */
+	/* published before the entry is (see publish_shift() in hwm_cache.c) */
 	if (!(__atomic_load_n(&c->shift_mask, __ATOMIC_RELAXED) & bit))
-		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_SEQ_CST);
 	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
 #if defined(__x86_64__) || defined(__i386__)
@@ -610,7 +613,7 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 			;
 #endif
 	/* under the lock: see "Invalidation epochs" above */
-	if (epoch && __builtin_expect(__atomic_load_n(epoch, __ATOMIC_ACQUIRE) != seen, 0)) {
+	if (epoch && __builtin_expect(__atomic_load_n(epoch, __ATOMIC_SEQ_CST) != seen, 0)) {
 		s->dropped++;
 		__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 		return false;

@@ -229,6 +229,25 @@ struct vtd_tlbe {
 	uint64_t pte_pa;   /* where it lives, 0 when unknown */
 };
 #define VTD_TLBE_HOT offsetof(struct vtd_tlbe, pte)
+_Static_assert(offsetof(struct vtd_tlbe, perms) == 8 && offsetof(struct vtd_tlbe, reason) == 12 &&
+		       offsetof(struct vtd_tlbe, dirty) == 14 &&
+		       offsetof(struct vtd_tlbe, kind) == 15 && sizeof(struct vtd_tlbe) == 32,
+	       "vtd_tlbe_words() knows this layout");
+
+/*
+ * An IOTLB payload as the four words a fill stores (little-endian layout of
+ * struct vtd_tlbe): composed in registers from the narrow fields, because a
+ * payload just written field by field and read back as words by the fill
+ * waits for a failed store forward.
+ */
+static inline void vtd_tlbe_words(const struct vtd_tlbe *e, uint64_t w[4])
+{
+	w[0] = e->pa;
+	w[1] = e->perms | (uint64_t)e->reason << 32 | (uint64_t)e->dirty << 48 |
+	       (uint64_t)e->kind << 56;
+	w[2] = e->pte;
+	w[3] = e->pte_pa;
+}
 _Static_assert(!(VTD_CTXI_HOT % 8) && !(VTD_PEI_HOT % 8) && !(VTD_TLBE_HOT % 8),
 	       "hot payload prefixes are whole words");
 

@@ -387,32 +387,50 @@ hit:
 	return true;
 }
 
-/* A walk-cache fill with the checker on: with the table page's fingerprint (table reuse). */
-static __attribute__((noinline, cold)) void pwc_fill_checked(struct vtd *v,
-							     const struct hwm_ctag *k,
-							     struct vtd_pwce *p, uint64_t epoch)
-{
-	p->perms |= page_sum(v, p->next) << 32;
-	hwm_cache_fill_spec_since(v->pwc, k, p, sizeof(*p), VTD_PWC_MATCH, VTD_PWC_INDEX,
-				  &v->inval_epoch, epoch, NULL);
-}
-
+/*
+ * One walk-cache fill: key and payload built right here from scalars, with
+ * the table page's fingerprint when @sum (the checker: the table-reuse rule).
+ */
 static inline __attribute__((always_inline)) void
-pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in, unsigned l,
-	 uint64_t next, uint64_t entry, uint64_t entry_pa, uint32_t perms)
+pwc_put(struct vtd *v, uint64_t epoch, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
+	unsigned l, uint64_t next, uint64_t entry, uint64_t entry_pa, uint64_t perms)
 {
 	unsigned sh = 12 + 9 * (l - 1);
 	struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1), .shift = sh, .level = l,
 			      .kind = kind, .domain = did, .pasid = pasid };
 	struct vtd_pwce p = { .next = next, .perms = perms, .entry = entry, .entry_pa = entry_pa };
 
+	hwm_cache_fill_spec_since(v->pwc, &k, &p, sizeof(p), VTD_PWC_MATCH, VTD_PWC_INDEX,
+				  &v->inval_epoch, epoch, NULL);
+}
+
+/* A walk-cache fill with the checker on: with the table page's fingerprint (table reuse). */
+static __attribute__((noinline, cold)) void
+pwc_fill_checked(struct vtd *v, uint64_t epoch, unsigned kind, uint32_t did, uint32_t pasid,
+		 uint64_t in, unsigned l, uint64_t next, uint64_t entry, uint64_t entry_pa,
+		 uint32_t perms)
+{
+	pwc_put(v, epoch, kind, did, pasid, in, l, next, entry, entry_pa,
+		perms | page_sum(v, next) << 32);
+}
+
+/*
+ * The key and payload never have their address taken on the common path:
+ * a struct that escapes (as it did to the checker's call) lives on the stack,
+ * built with narrow stores and read back as words by the fill, and each such
+ * read waits for a failed store forward.
+ */
+static inline __attribute__((always_inline)) void
+pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in, unsigned l,
+	 uint64_t next, uint64_t entry, uint64_t entry_pa, uint32_t perms)
+{
 	if (__builtin_expect(__atomic_load_n(&x->v->checker, __ATOMIC_RELAXED), 0)) {
 		/* out of line: the walk loop stays as it was */
-		pwc_fill_checked(x->v, &k, &p, x->epoch);
+		pwc_fill_checked(x->v, x->epoch, kind, did, pasid, in, l, next, entry, entry_pa,
+				 perms);
 		return;
 	}
-	hwm_cache_fill_spec_since(x->v->pwc, &k, &p, sizeof(p), VTD_PWC_MATCH, VTD_PWC_INDEX,
-				  &x->v->inval_epoch, x->epoch, NULL);
+	pwc_put(x->v, x->epoch, kind, did, pasid, in, l, next, entry, entry_pa, perms);
 }
 
 /*
@@ -761,14 +779,16 @@ static void tlb_fill(struct vtd *v, uint64_t epoch, struct hwm_cache *c, uint32_
 	struct hwm_ctag k = { .addr = iova & ~((1ull << shift) - 1), .shift = shift, .sid = sid,
 			      .pasid = pasid, .domain = did, .kind = e->kind };
 	struct hwm_ctag ev;
+	uint64_t w[4];
 
+	vtd_tlbe_words(e, w);
 	if (c == v->devtlb) {
-		hwm_cache_fill_spec_since(c, &k, e, sizeof(*e), VTD_DEVTLB_MATCH, VTD_DEVTLB_INDEX,
+		hwm_cache_fill_spec_since(c, &k, w, sizeof(w), VTD_DEVTLB_MATCH, VTD_DEVTLB_INDEX,
 					  &v->inval_epoch, epoch, NULL);
 		return;
 	}
 	/* the victim's tag only when the eviction will be traced */
-	if (hwm_cache_fill_spec_since(c, &k, e, sizeof(*e), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX,
+	if (hwm_cache_fill_spec_since(c, &k, w, sizeof(w), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX,
 				      &v->inval_epoch, epoch,
 				      trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict) ? &ev :
 											NULL) &&

@@ -388,8 +388,8 @@ hit:
 }
 
 /*
- * One walk-cache fill: key and payload built right here from scalars, with
- * the table page's fingerprint when @sum (the checker: the table-reuse rule).
+ * One walk-cache fill, key and payload built right here from scalars (@perms
+ * carries the checker's page fingerprint in its high half, or 0).
  */
 static inline __attribute__((always_inline)) void
 pwc_put(struct vtd *v, uint64_t epoch, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
@@ -990,8 +990,8 @@ static __attribute__((noinline)) int walk_and_fill(struct xl *x, struct hwm_xlat
 	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
 	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
 	if (req->ats)
-		tlb_fill(v, x->epoch, v->devtlb, req->rid, req->has_pasid ? req->pasid : HWM_PASID_NONE, 0,
-			 iova, w.shift, &e);
+		tlb_fill(v, x->epoch, v->devtlb, req->rid,
+			 req->has_pasid ? req->pasid : HWM_PASID_NONE, 0, iova, w.shift, &e);
 	return finish_ok(v, out, w.base, w.shift, w.perms, iova);
 }
 
@@ -1018,8 +1018,8 @@ static __attribute__((noinline)) int iotlb_hit(struct xl *x, struct hwm_xlate *o
 		return walk_and_fill(x, out, ci, pe, kind, did, ptag, pasid, ad); /* again, §3.7.2 */
 	TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), req->rid, did, req->iova, e->pa);
 	if (req->ats) /* the ATC learns the translation the IOTLB gave */
-		tlb_fill(v, x->epoch, v->devtlb, req->rid, req->has_pasid ? req->pasid : HWM_PASID_NONE, 0,
-			 req->iova, shift, e);
+		tlb_fill(v, x->epoch, v->devtlb, req->rid,
+			 req->has_pasid ? req->pasid : HWM_PASID_NONE, 0, req->iova, shift, e);
 	return finish_ok(v, out, e->pa, shift, e->perms, req->iova);
 }
 

@@ -319,14 +319,16 @@ Test(vtd_rcu, pasid_tables_wait_for_readers)
 	for (i = 0; i < 5; i++) {
 		nanosleep(&ms20, NULL);
 		cr_assert_eq(frame_refs(e.m, ptbl >> 12), 1, "PASID table freed under a reader");
-		cr_assert_eq(frame_refs(e.m, pdir >> 12), 1, "PASID directory freed under a reader");
+		cr_assert_eq(frame_refs(e.m, pdir >> 12), 1,
+			     "PASID directory freed under a reader");
 	}
 	cr_expect_eq(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE), 0,
 		     "the release returned while a reader was in its section");
 
 	holder_release(&h, th);
 	pthread_join(tw, NULL);
-	cr_expect_eq(frame_refs(e.m, ptbl >> 12), 0, "PASID table not freed after the grace period");
+	cr_expect_eq(frame_refs(e.m, ptbl >> 12), 0,
+		     "PASID table not freed after the grace period");
 	cr_expect_eq(frame_refs(e.m, pdir >> 12), 0, "PASID directory not freed");
 	plat_dev_remove(e.pd);
 	intel_iommu_remove(e.iommu);

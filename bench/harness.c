@@ -15,7 +15,7 @@
  *
  * Output: an aligned table, or with --json Google Benchmark's JSON schema so
  * its tools (compare.py) and ours read the results; with --repetitions > 1,
- * aggregate entries (mean, median, stddev, p99) follow each benchmark's runs.
+ * aggregate entries (mean, median, stddev, p99, best) follow each benchmark's runs.
  * Results are printed once all selected benchmarks have run, so the JSON is
  * complete or absent. Diagnostics go to stderr.
  *
@@ -93,7 +93,8 @@ static void usage(FILE *f, const char *prog)
 		"  --list             print each benchmark's name and what one item is, then exit\n"
 		"  --json             print results as Google Benchmark JSON instead of a table\n"
 		"  --repetitions N    run each benchmark N times (default 1); with N > 1, also\n"
-		"                     report mean, median, stddev and p99 over the repetitions\n"
+		"                     report mean, median, stddev, p99 and best (the fastest\n"
+		"                     repetition) over the repetitions\n"
 		"  --min-time S       seconds one repetition lasts at least (default 0.5)\n"
 		"  --profile FILE     write a gperftools CPU profile of the runs to FILE\n"
 		"                     (read it with: google-pprof --text %s FILE)\n"
@@ -375,8 +376,8 @@ fail:
 }
 
 /* Aggregates over repetitions. */
-enum agg { AGG_MEAN, AGG_MEDIAN, AGG_STDDEV, AGG_P99, AGG__COUNT };
-static const char *const agg_names[AGG__COUNT] = {"mean", "median", "stddev", "p99"};
+enum agg { AGG_MEAN, AGG_MEDIAN, AGG_STDDEV, AGG_P99, AGG_BEST, AGG__COUNT };
+static const char *const agg_names[AGG__COUNT] = {"mean", "median", "stddev", "p99", "best"};
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -385,8 +386,13 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* @v is sorted in place. p99 is the nearest-rank percentile. */
-static double aggregate(double *v, unsigned n, enum agg a)
+/*
+ * @v is sorted in place. p99 is the nearest-rank percentile. best is the
+ * fastest repetition's value: the smallest time, the largest rate (@higher
+ * says which the column is). On a shared machine other load only ever slows
+ * a run down, so best is the steadiest estimate of what the code costs.
+ */
+static double aggregate(double *v, unsigned n, enum agg a, bool higher)
 {
 	double sum = 0, mean, ss = 0;
 	unsigned rank;
@@ -409,6 +415,8 @@ static double aggregate(double *v, unsigned n, enum agg a)
 	case AGG_P99:
 		rank = (unsigned)ceil(0.99 * n);
 		return v[(rank ? rank : 1) - 1];
+	case AGG_BEST:
+		return higher ? v[n - 1] : v[0];
 	default:
 		return 0;
 	}
@@ -426,16 +434,16 @@ static int aggregate_row(const struct bench_result *r, enum agg a, struct row *o
 
 	if (!v)
 		return -ENOMEM;
-#define AGG_FIELD(dst, field)                                                                     \
+#define AGG_FIELD(dst, field, higher)                                                             \
 	do {                                                                                      \
 		for (unsigned i = 0; i < r->nruns; i++)                                           \
 			v[i] = r->runs[i].field;                                                  \
-		out->dst = aggregate(v, r->nruns, a);                                             \
+		out->dst = aggregate(v, r->nruns, a, higher);                                     \
 	} while (0)
-	AGG_FIELD(real_ns, real_ns);
-	AGG_FIELD(cpu_ns, cpu_ns);
-	AGG_FIELD(items_ps, items_ps);
-	AGG_FIELD(bytes_ps, bytes_ps);
+	AGG_FIELD(real_ns, real_ns, false);
+	AGG_FIELD(cpu_ns, cpu_ns, false);
+	AGG_FIELD(items_ps, items_ps, true);
+	AGG_FIELD(bytes_ps, bytes_ps, true);
 #undef AGG_FIELD
 	out->iterations = r->nruns;
 	free(v);

@@ -77,6 +77,21 @@ Test(bench_smoke, json_run)
 	free(out);
 }
 
+/* The number after "@key": in the JSON entry named @name (asserts both exist). */
+static double json_field(const char *out, const char *name, const char *key)
+{
+	char pat[128];
+	const char *e, *f;
+
+	snprintf(pat, sizeof(pat), "\"name\": \"%s\"", name);
+	e = strstr(out, pat);
+	cr_assert_not_null(e, "no entry %s in:\n%s", name, out);
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	f = strstr(e, pat);
+	cr_assert_not_null(f, "no %s after %s", key, name);
+	return strtod(f + strlen(pat), NULL);
+}
+
 Test(bench_smoke, repetitions_give_aggregates)
 {
 	int status;
@@ -88,6 +103,12 @@ Test(bench_smoke, repetitions_give_aggregates)
 	cr_assert_not_null(strstr(out, "\"aggregate_name\": \"p99\""));
 	cr_assert_not_null(strstr(out, "\"aggregate_name\": \"mean\""));
 	cr_assert_not_null(strstr(out, "\"name\": \"trace.emit.on_median\""));
+	/* best: the fastest repetition, so no slower than the median, and a rate no lower */
+	cr_assert_leq(json_field(out, "trace.emit.on_best", "real_time"),
+		      json_field(out, "trace.emit.on_median", "real_time"));
+	cr_assert_geq(json_field(out, "trace.emit.on_best", "items_per_second"),
+		      json_field(out, "trace.emit.on_median", "items_per_second"));
+	cr_assert_gt(json_field(out, "trace.emit.on_best", "real_time"), 0);
 	free(out);
 }
 

@@ -33,9 +33,9 @@
 
 /* What the harness tells a benchmark's setup(). */
 struct bench_args {
-	double min_time;      /* seconds one repetition lasts at least */
+	double min_time; /* seconds one repetition lasts at least */
 	unsigned repetitions; /* how many repetitions will be run */
-	uint64_t seed;        /* fixed seed for any randomness (default 1) */
+	uint64_t seed; /* fixed seed for any randomness (default 1) */
 };
 
 /* What run() did: summed over its iterations. Rates are derived from them. */
@@ -56,9 +56,9 @@ enum {
 struct bench_def {
 	const char *name; /* "area.subject.variant" */
 	const char *item; /* what one item is, for --list and the docs */
-	int (*setup)(void **state, const struct bench_args *args);            /* may be NULL */
+	int (*setup)(void **state, const struct bench_args *args); /* may be NULL */
 	int (*run)(void *state, uint64_t iterations, struct bench_counters *out); /* required */
-	void (*teardown)(void *state);                                        /* may be NULL */
+	void (*teardown)(void *state); /* may be NULL */
 	unsigned flags; /* BENCH_* */
 };
 

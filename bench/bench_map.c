@@ -70,10 +70,11 @@ static void map_teardown(void *state)
 	free(b);
 }
 
-static int map_setup(void **state, unsigned int mmap_flags, uint32_t dev_flags,
-		     unsigned int ndom, unsigned int nthreads)
+static int map_setup(void **state, unsigned int mmap_flags, uint32_t dev_flags, unsigned int ndom,
+		     unsigned int nthreads)
 {
-	struct mach_config cfg = {.mem_size = 2 * MAP_BENCH_LEN, .backing = MACH_BACKING_DATALESS};
+	struct mach_config cfg = { .mem_size = 2 * MAP_BENCH_LEN,
+				   .backing = MACH_BACKING_DATALESS };
 	struct map_bench *b = calloc(1, sizeof(*b));
 	struct iommufd_ioas *ioas;
 	int err;
@@ -151,8 +152,9 @@ static int map_run(void *state, uint64_t iterations, struct bench_counters *out)
 		uint64_t part = MAP_BENCH_LEN / b->nthreads;
 
 		for (unsigned int i = 0; i < b->nthreads; i++) {
-			t[i] = (struct map_thread){.b = b, .off = i * part, .len = part,
-						   .iterations = iterations};
+			t[i] = (struct map_thread){
+				.b = b, .off = i * part, .len = part, .iterations = iterations
+			};
 			if (pthread_create(&th[i], NULL, map_thread_fn, &t[i]))
 				return -EAGAIN;
 		}

@@ -42,7 +42,7 @@ static void pin_teardown(void *state)
 
 static int pin_setup(void **state, unsigned flags)
 {
-	struct mach_config cfg = {.mem_size = 1ULL << 30, .backing = MACH_BACKING_DATALESS};
+	struct mach_config cfg = { .mem_size = 1ULL << 30, .backing = MACH_BACKING_DATALESS };
 	struct pin_bench *b = calloc(1, sizeof(*b));
 	int err;
 

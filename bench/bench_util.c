@@ -42,7 +42,7 @@ void bench_proc_teardown(struct bench_proc *bp)
 
 int bench_ioas_open(struct mach_proc *p, struct iommufd_ctx **ictx, uint32_t *ioas)
 {
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
 	int err;
 
 	err = iommufd_ctx_open(p, ictx);
@@ -57,15 +57,16 @@ int bench_ioas_open(struct mach_proc *p, struct iommufd_ctx **ictx, uint32_t *io
 int bench_ioas_map_unmap(struct iommufd_ctx *ictx, uint32_t ioas, uint64_t va, uint64_t iova,
 			 uint64_t len)
 {
-	struct iommu_ioas_map m = {.size = sizeof(m),
-				   .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-					    IOMMU_IOAS_MAP_WRITEABLE,
-				   .ioas_id = ioas,
-				   .user_va = va,
-				   .length = len,
-				   .iova = iova};
+	struct iommu_ioas_map m = { .size = sizeof(m),
+				    .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+					     IOMMU_IOAS_MAP_WRITEABLE,
+				    .ioas_id = ioas,
+				    .user_va = va,
+				    .length = len,
+				    .iova = iova };
 	struct iommu_ioas_unmap u = {
-		.size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len};
+		.size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len
+	};
 
 	if (iommufd_ioctl(ictx, IOMMU_IOAS_MAP, &m))
 		return -errno;

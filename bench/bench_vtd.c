@@ -139,10 +139,10 @@ static int vb_setup(void **state, struct hwm_cache_geom iotlb, struct hwm_cache_
 	*ent(v, ct + (RID & 0xff) * 16) = v->ss_root | 1;
 	*ent(v, ct + (RID & 0xff) * 16 + 8) = 2 | (DID << 8);
 	v->iq = page(v);
-	hwm_mmio_write(v->iommu, 0x20, 8, root);            /* RTADDR */
-	hwm_mmio_write(v->iommu, 0x18, 4, 1u << 30);         /* SRTP */
-	hwm_mmio_write(v->iommu, 0x90, 8, v->iq);            /* IQA, 256 entries */
-	hwm_mmio_write(v->iommu, 0x18, 4, 1u << 26);         /* QIE */
+	hwm_mmio_write(v->iommu, 0x20, 8, root); /* RTADDR */
+	hwm_mmio_write(v->iommu, 0x18, 4, 1u << 30); /* SRTP */
+	hwm_mmio_write(v->iommu, 0x90, 8, v->iq); /* IQA, 256 entries */
+	hwm_mmio_write(v->iommu, 0x18, 4, 1u << 26); /* QIE */
 	hwm_mmio_write(v->iommu, 0x18, 4, (1u << 26) | (1u << 31)); /* + TE */
 	v->req = (struct hwm_req){ .rid = RID, .access = HWM_ACC_READ };
 	*state = v;

@@ -71,8 +71,8 @@ static void vtd_map_teardown(void *state)
 
 static int vtd_map_setup(void **state, const struct bench_args *args)
 {
-	struct mach_config cfg = {.mem_size = 2 * VTD_MAP_LEN, .backing = MACH_BACKING_OWNED};
-	struct plat_dev_config dc = {.bus = 0, .dev = 3, .fn = 0};
+	struct mach_config cfg = { .mem_size = 2 * VTD_MAP_LEN, .backing = MACH_BACKING_OWNED };
+	struct plat_dev_config dc = { .bus = 0, .dev = 3, .fn = 0 };
 	struct vtd_map_bench *b = calloc(1, sizeof(*b));
 	uint32_t pt;
 	int err;

@@ -60,7 +60,7 @@ static const struct bench_def *const bench_all[] = {
 struct run_result {
 	uint64_t iterations;
 	double real_ns; /* per iteration */
-	double cpu_ns;  /* per iteration */
+	double cpu_ns; /* per iteration */
 	double items_ps;
 	double bytes_ps;
 };
@@ -144,13 +144,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_LIST = 256, OPT_JSON, OPT_REPS, OPT_MIN_TIME, OPT_PROFILE, OPT_HELP };
 	static const struct option longopts[] = {
-		{"list", no_argument, NULL, OPT_LIST},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"repetitions", required_argument, NULL, OPT_REPS},
-		{"min-time", required_argument, NULL, OPT_MIN_TIME},
-		{"profile", required_argument, NULL, OPT_PROFILE},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "repetitions", required_argument, NULL, OPT_REPS },
+		{ "min-time", required_argument, NULL, OPT_MIN_TIME },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -284,8 +284,8 @@ struct timed {
 
 static int timed_run(const struct bench_def *d, void *state, uint64_t iters, struct timed *t)
 {
-	clockid_t cpu_clk = d->flags & BENCH_PROCESS_CPU ? CLOCK_PROCESS_CPUTIME_ID
-							 : CLOCK_THREAD_CPUTIME_ID;
+	clockid_t cpu_clk =
+		d->flags & BENCH_PROCESS_CPU ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_THREAD_CPUTIME_ID;
 	double w0, c0;
 	int err;
 
@@ -334,7 +334,7 @@ static uint64_t next_iterations(uint64_t iters, double wall, double min_time)
 static void run_benchmark(const struct bench_def *d, const struct options *o,
 			  struct bench_result *r)
 {
-	struct bench_args args = {o->min_time, o->repetitions, 1};
+	struct bench_args args = { o->min_time, o->repetitions, 1 };
 	void *state = NULL;
 	uint64_t iters = 1;
 	struct timed t;
@@ -377,7 +377,7 @@ fail:
 
 /* Aggregates over repetitions. */
 enum agg { AGG_MEAN, AGG_MEDIAN, AGG_STDDEV, AGG_P99, AGG_BEST, AGG__COUNT };
-static const char *const agg_names[AGG__COUNT] = {"mean", "median", "stddev", "p99", "best"};
+static const char *const agg_names[AGG__COUNT] = { "mean", "median", "stddev", "p99", "best" };
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -434,11 +434,11 @@ static int aggregate_row(const struct bench_result *r, enum agg a, struct row *o
 
 	if (!v)
 		return -ENOMEM;
-#define AGG_FIELD(dst, field, higher)                                                             \
-	do {                                                                                      \
-		for (unsigned i = 0; i < r->nruns; i++)                                           \
-			v[i] = r->runs[i].field;                                                  \
-		out->dst = aggregate(v, r->nruns, a, higher);                                     \
+#define AGG_FIELD(dst, field, higher)                         \
+	do {                                                  \
+		for (unsigned i = 0; i < r->nruns; i++)       \
+			v[i] = r->runs[i].field;              \
+		out->dst = aggregate(v, r->nruns, a, higher); \
 	} while (0)
 	AGG_FIELD(real_ns, real_ns, false);
 	AGG_FIELD(cpu_ns, cpu_ns, false);
@@ -452,7 +452,7 @@ static int aggregate_row(const struct bench_result *r, enum agg a, struct row *o
 
 static void human_rate(char *buf, size_t size, double v, const char *unit)
 {
-	static const char *const sfx[] = {"", "k", "M", "G", "T"};
+	static const char *const sfx[] = { "", "k", "M", "G", "T" };
 	unsigned i = 0;
 
 	while (v >= 1000 && i < 4) {
@@ -502,9 +502,9 @@ static int print_table(const struct bench_result *res, size_t n, unsigned reps)
 			continue;
 		}
 		for (unsigned k = 0; k < r->nruns; k++) {
-			struct row row = {r->runs[k].real_ns, r->runs[k].cpu_ns,
-					  r->runs[k].items_ps, r->runs[k].bytes_ps,
-					  r->runs[k].iterations};
+			struct row row = { r->runs[k].real_ns, r->runs[k].cpu_ns,
+					   r->runs[k].items_ps, r->runs[k].bytes_ps,
+					   r->runs[k].iterations };
 
 			print_table_row(w, r->def->name, r, &row);
 		}
@@ -644,7 +644,8 @@ static void json_entry(FILE *f, bool *first, const struct bench_result *r, size_
 		fprintf(f, ",\n      \"repetition_index\": %u", rep);
 	fprintf(f, ",\n      \"threads\": 1");
 	if (agg)
-		fprintf(f, ",\n      \"aggregate_name\": \"%s\",\n      \"aggregate_unit\": \"time\"",
+		fprintf(f,
+			",\n      \"aggregate_name\": \"%s\",\n      \"aggregate_unit\": \"time\"",
 			agg);
 	fprintf(f, ",\n      \"iterations\": %llu", (unsigned long long)row->iterations);
 	fprintf(f, ",\n      \"real_time\": ");
@@ -678,9 +679,9 @@ static int print_json(const struct bench_result *res, size_t n, const char *exe)
 			continue;
 		}
 		for (unsigned k = 0; k < r->nruns; k++) {
-			struct row row = {r->runs[k].real_ns, r->runs[k].cpu_ns,
-					  r->runs[k].items_ps, r->runs[k].bytes_ps,
-					  r->runs[k].iterations};
+			struct row row = { r->runs[k].real_ns, r->runs[k].cpu_ns,
+					   r->runs[k].items_ps, r->runs[k].bytes_ps,
+					   r->runs[k].iterations };
 
 			json_entry(stdout, &first, r, i, NULL, k, &row);
 		}
@@ -728,9 +729,9 @@ static void profile_stop(const char *file)
 int main(int argc, char **argv)
 {
 	const char *prog = argc ? argv[0] : "iommusim-bench";
-	bool sel[BENCH_COUNT + 1] = {false};
+	bool sel[BENCH_COUNT + 1] = { false };
 	struct bench_result *res = NULL;
-	struct options o = {0};
+	struct options o = { 0 };
 	size_t n = 0;
 	int status = 0;
 	int err;

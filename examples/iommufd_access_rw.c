@@ -33,11 +33,12 @@ static int fail(const char *what)
 int main(void)
 {
 	static const char msg[] = "written by DMA";
-	struct iommu_ioas_alloc alloc = {.size = sizeof(alloc)};
-	struct iommu_ioas_map map = {.size = sizeof(map)};
-	struct iommu_test_cmd mock = {.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN};
-	struct iommu_test_cmd create = {.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS};
-	struct iommu_test_cmd rw = {.size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW};
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_ioas_map map = { .size = sizeof(map) };
+	struct iommu_test_cmd mock = { .size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_test_cmd create = { .size = sizeof(create),
+					 .op = IOMMU_TEST_OP_CREATE_ACCESS };
+	struct iommu_test_cmd rw = { .size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW };
 	unsigned char *buf, before[BUF_SIZE];
 	int fd, access_fd, changed = 0;
 

@@ -35,7 +35,7 @@ static int fail(const char *what)
 
 static int show_info(int fd)
 {
-	struct vfio_iommu_type1_info probe = {.argsz = sizeof(probe)};
+	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
 	struct vfio_iommu_type1_info *info;
 	uint32_t off;
 
@@ -74,11 +74,12 @@ static int show_info(int fd)
 int main(void)
 {
 	static const char msg[] = "hello through the container";
-	struct vfio_iommu_type1_dma_map map = {.argsz = sizeof(map)};
-	struct vfio_iommu_type1_dma_unmap unmap = {.argsz = sizeof(unmap)};
-	struct iommu_vfio_ioas get = {.size = sizeof(get), .op = IOMMU_VFIO_IOAS_GET};
-	struct iommu_test_cmd create = {.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS};
-	struct iommu_test_cmd rw = {.size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW};
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	struct iommu_vfio_ioas get = { .size = sizeof(get), .op = IOMMU_VFIO_IOAS_GET };
+	struct iommu_test_cmd create = { .size = sizeof(create),
+					 .op = IOMMU_TEST_OP_CREATE_ACCESS };
+	struct iommu_test_cmd rw = { .size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW };
 	unsigned char *buf;
 	int fd, access_fd, changed = 0;
 

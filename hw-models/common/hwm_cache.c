@@ -209,8 +209,8 @@ int hwm_cache_create(const struct hwm_cache_config *cfg, struct fault_ctx *fc,
 	field_masks(index & ~HWM_TAG_ADDR, c->ixm);
 	c->ix_addr = index & HWM_TAG_ADDR;
 	c->pw = c->km[0] ? 0 : c->km[1] ? 1 : c->km[2] ? 2 : 3;
-	c->sets = fault_aligned_alloc(fc, "hwm.cache_alloc", 64,
-				      sizeof(struct hwm_cset) * cfg->sets);
+	c->sets =
+		fault_aligned_alloc(fc, "hwm.cache_alloc", 64, sizeof(struct hwm_cset) * cfg->sets);
 	if (!c->sets)
 		goto err_sets;
 	memset(c->sets, 0, sizeof(struct hwm_cset) * cfg->sets);
@@ -370,8 +370,8 @@ static bool fill_locked(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_W
 		}
 	}
 	if (!slot) {
-		slot = ways == 1 ? (struct hwm_centry *)base :
-				   entry_at(c, si, pick_victim(c, s, si));
+		slot = ways == 1 ? (struct hwm_centry *)base
+				 : entry_at(c, si, pick_victim(c, s, si));
 		ev = true;
 		s->evictions++;
 		if (evicted)
@@ -539,8 +539,8 @@ size_t hwm_cache_inval_span(struct hwm_cache *c, uint32_t fixed, const struct hw
 	uint32_t nsets = c->set_mask + 1;
 	size_t n = 0;
 
-	if (nsets == 1 || !c->ix_addr || (c->cfg.index & ~(fixed | HWM_TAG_ADDR)) ||
-	    first > last || (shifts & (1ull << 63)))
+	if (nsets == 1 || !c->ix_addr || (c->cfg.index & ~(fixed | HWM_TAG_ADDR)) || first > last ||
+	    (shifts & (1ull << 63)))
 		return hwm_cache_inval(c, pred, arg);
 	for (m = shifts; m; m &= m - 1) {
 		unsigned sh = __builtin_ctzll(m);

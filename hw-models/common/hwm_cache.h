@@ -65,27 +65,27 @@ enum hwm_tag_field {
 };
 
 struct hwm_ctag {
-	uint64_t addr;   /* input address, aligned to 2^shift (0 when unused) */
-	uint32_t sid;    /* requester / stream id */
-	uint32_t pasid;  /* PASID / substream id / ASID (HWM_PASID_NONE when absent) */
+	uint64_t addr; /* input address, aligned to 2^shift (0 when unused) */
+	uint32_t sid; /* requester / stream id */
+	uint32_t pasid; /* PASID / substream id / ASID (HWM_PASID_NONE when absent) */
 	uint32_t domain; /* domain id (VT-d DID, AMD DomainID, SMMU ASID) */
-	uint16_t vmid;   /* SMMU VMID, AMD guest id */
-	uint8_t shift;   /* log2 of the covered range: 12, 21, 30... */
-	uint8_t level;   /* table level for walk caches */
-	uint8_t kind;    /* vendor-defined entry kind (stage, negative entry...) */
-	uint8_t flags;   /* vendor-defined, not compared (e.g. "global") */
+	uint16_t vmid; /* SMMU VMID, AMD guest id */
+	uint8_t shift; /* log2 of the covered range: 12, 21, 30... */
+	uint8_t level; /* table level for walk caches */
+	uint8_t kind; /* vendor-defined entry kind (stage, negative entry...) */
+	uint8_t flags; /* vendor-defined, not compared (e.g. "global") */
 	uint16_t pad;
 };
 
 struct hwm_cache_config {
-	const char *name;      /* static string, for diagnostics */
-	uint32_t sets;         /* power of two, >= 1 */
-	uint32_t ways;         /* >= 1 */
+	const char *name; /* static string, for diagnostics */
+	uint32_t sets; /* power of two, >= 1 */
+	uint32_t ways; /* >= 1 */
 	enum hwm_repl repl;
-	uint64_t seed;         /* for HWM_REPL_RANDOM */
+	uint64_t seed; /* for HWM_REPL_RANDOM */
 	uint32_t payload_size; /* bytes of payload per entry, <= 256 */
-	uint32_t match;        /* HWM_TAG_* compared by lookups */
-	uint32_t index;        /* HWM_TAG_* hashed into the set index: a subset of @match;
+	uint32_t match; /* HWM_TAG_* compared by lookups */
+	uint32_t index; /* HWM_TAG_* hashed into the set index: a subset of @match;
 				  0 = @match */
 };
 
@@ -233,7 +233,7 @@ struct hwm_cache_ref {
 struct hwm_cset {
 	uint32_t lock; /* writers (fill, invalidate, counters) */
 	uint32_t rr;
-	uint64_t seq;  /* seqcount: odd while a writer changes entries; 64-bit so that an
+	uint64_t seq; /* seqcount: odd while a writer changes entries; 64-bit so that an
 			  equal value means "no write since" (struct hwm_cache_ref) */
 	uint64_t rng;
 	uint64_t tick; /* LRU clock: relaxed atomics (lossy under contention, by design) */
@@ -254,16 +254,16 @@ struct hwm_centry {
 
 struct hwm_cache {
 	struct hwm_cache_config cfg;
-	uint64_t km[4];       /* match mask as word masks (km[3] has the valid bit) */
-	uint64_t ixm[4];      /* index mask as word masks, without the address */
-	bool ix_addr;         /* the page number is part of the index */
-	uint8_t pw;           /* the most selective compared word: tested first */
-	uint32_t set_mask;    /* sets - 1 */
+	uint64_t km[4]; /* match mask as word masks (km[3] has the valid bit) */
+	uint64_t ixm[4]; /* index mask as word masks, without the address */
+	bool ix_addr; /* the page number is part of the index */
+	uint8_t pw; /* the most selective compared word: tested first */
+	uint32_t set_mask; /* sets - 1 */
 	uint32_t ways;
-	uint32_t pwords;      /* payload words */
-	size_t stride;        /* bytes per entry */
-	size_t set_stride;    /* bytes per set: ways * stride */
-	uint64_t shift_mask;  /* atomic */
+	uint32_t pwords; /* payload words */
+	size_t stride; /* bytes per entry */
+	size_t set_stride; /* bytes per set: ways * stride */
+	uint64_t shift_mask; /* atomic */
 	struct hwm_cset *sets;
 	unsigned char *entries;
 };
@@ -326,7 +326,7 @@ static inline uint32_t hwm_cache_set_of_(const struct hwm_cache *c, const uint64
 }
 
 static inline struct hwm_centry *hwm_cache_entry_(const struct hwm_cache *c, uint32_t set,
-						   uint32_t way)
+						  uint32_t way)
 {
 	return (struct hwm_centry *)(c->entries + (size_t)set * c->set_stride + way * c->stride);
 }
@@ -416,8 +416,8 @@ struct hwm_cache_view {
 
 static inline struct hwm_cache_view hwm_cache_view(const struct hwm_cache *c)
 {
-	return (struct hwm_cache_view){ c->sets, c->entries, c->stride, c->set_stride, c->ways,
-					c->set_mask };
+	return (struct hwm_cache_view){ c->sets,       c->entries, c->stride,
+					c->set_stride, c->ways,	   c->set_mask };
 }
 
 /*
@@ -509,8 +509,8 @@ hwm_cache_get_core_(struct hwm_cache *c, const struct hwm_ctag *key, void *paylo
 {
 	struct hwm_cache_view cv = hwm_cache_view(c);
 
-	return hwm_cache_get_view_(&cv, key, payload, size, m0, m1, m2, m3, x1, x2, x3, ix_addr,
-				   pw, ref);
+	return hwm_cache_get_view_(&cv, key, payload, size, m0, m1, m2, m3, x1, x2, x3, ix_addr, pw,
+				   ref);
 }
 
 static inline __attribute__((always_inline)) bool
@@ -530,39 +530,36 @@ hwm_cache_get(struct hwm_cache *c, const struct hwm_ctag *key, void *payload, si
  * hwm_cache_get(); the masks must be the ones the cache was created with.
  */
 static inline __attribute__((always_inline)) bool
-hwm_cache_get_spec_ref(struct hwm_cache *c, const struct hwm_ctag *key, void *payload,
-		       size_t size, uint32_t match, uint32_t index, struct hwm_cache_ref *ref)
+hwm_cache_get_spec_ref(struct hwm_cache *c, const struct hwm_ctag *key, void *payload, size_t size,
+		       uint32_t match, uint32_t index, struct hwm_cache_ref *ref)
 {
 	/* (the masks are not compared here: that would cost as much as it saves;
 	 * a vendor names the same constants when it creates the cache) */
 	assert(!(size & 7) && !((uintptr_t)payload & 7));
 	return hwm_cache_get_core_(c, key, payload, size, hwm_fmask_(match, 0),
-				   hwm_fmask_(match, 1), hwm_fmask_(match, 2),
-				   hwm_fmask_(match, 3), hwm_fmask_(index, 1),
-				   hwm_fmask_(index & ~HWM_TAG_ADDR, 2), hwm_fmask_(index, 3),
-				   index & HWM_TAG_ADDR,
-				   hwm_primary_word_(match),
-				   ref);
+				   hwm_fmask_(match, 1), hwm_fmask_(match, 2), hwm_fmask_(match, 3),
+				   hwm_fmask_(index, 1), hwm_fmask_(index & ~HWM_TAG_ADDR, 2),
+				   hwm_fmask_(index, 3), index & HWM_TAG_ADDR,
+				   hwm_primary_word_(match), ref);
 }
 
 /* hwm_cache_get_spec() through a view loaded beforehand (several probes in a row). */
 static inline __attribute__((always_inline)) bool
-hwm_cache_get_spec_view(const struct hwm_cache_view *cv, const struct hwm_ctag *key,
-			void *payload, size_t size, uint32_t match, uint32_t index)
+hwm_cache_get_spec_view(const struct hwm_cache_view *cv, const struct hwm_ctag *key, void *payload,
+			size_t size, uint32_t match, uint32_t index)
 {
 	assert(!(size & 7) && !((uintptr_t)payload & 7));
 	return hwm_cache_get_view_(cv, key, payload, size, hwm_fmask_(match, 0),
-				   hwm_fmask_(match, 1), hwm_fmask_(match, 2),
-				   hwm_fmask_(match, 3), hwm_fmask_(index, 1),
-				   hwm_fmask_(index & ~HWM_TAG_ADDR, 2), hwm_fmask_(index, 3),
-				   index & HWM_TAG_ADDR,
-				   hwm_primary_word_(match),
-				   NULL);
+				   hwm_fmask_(match, 1), hwm_fmask_(match, 2), hwm_fmask_(match, 3),
+				   hwm_fmask_(index, 1), hwm_fmask_(index & ~HWM_TAG_ADDR, 2),
+				   hwm_fmask_(index, 3), index & HWM_TAG_ADDR,
+				   hwm_primary_word_(match), NULL);
 }
 
-static inline __attribute__((always_inline)) bool
-hwm_cache_get_spec(struct hwm_cache *c, const struct hwm_ctag *key, void *payload, size_t size,
-		   uint32_t match, uint32_t index)
+static inline __attribute__((always_inline)) bool hwm_cache_get_spec(struct hwm_cache *c,
+								     const struct hwm_ctag *key,
+								     void *payload, size_t size,
+								     uint32_t match, uint32_t index)
 {
 	return hwm_cache_get_spec_ref(c, key, payload, size, match, index, NULL);
 }
@@ -687,14 +684,14 @@ hwm_cache_fill_spec(struct hwm_cache *c, const struct hwm_ctag *tag, const void 
  * may reuse it, and account the hit with hwm_cache_ref_touch() exactly as a
  * lookup would have (LRU stamp, hit counter).
  */
-static inline __attribute__((always_inline)) bool
-hwm_cache_ref_valid(const struct hwm_cache *c, uint32_t set, uint64_t seq)
+static inline __attribute__((always_inline)) bool hwm_cache_ref_valid(const struct hwm_cache *c,
+								      uint32_t set, uint64_t seq)
 {
 	return set <= c->set_mask && __atomic_load_n(&c->sets[set].seq, __ATOMIC_ACQUIRE) == seq;
 }
 
-static inline __attribute__((always_inline)) void
-hwm_cache_ref_touch(struct hwm_cache *c, uint32_t set, uint32_t way)
+static inline __attribute__((always_inline)) void hwm_cache_ref_touch(struct hwm_cache *c,
+								      uint32_t set, uint32_t way)
 {
 	struct hwm_cset *s = &c->sets[set];
 	uint64_t tick = hwm_ld_(&s->tick) + 1;

@@ -25,7 +25,7 @@
 #include <iommusim/fault.h>
 #include <iommusim/trace.h>
 
-#define CONTAINER(p) ((struct vtd *)((char *)(p) - offsetof(struct vtd, iommu)))
+#define CONTAINER(p) ((struct vtd *)((char *)(p)-offsetof(struct vtd, iommu)))
 
 static const char *const rule_names[VTD_CHK__COUNT] = {
 	[VTD_CHK_STALE_IOTLB] = "stale_iotlb",
@@ -41,16 +41,11 @@ static const char *const rule_names[VTD_CHK__COUNT] = {
 };
 
 static const char *const rule_sections[VTD_CHK__COUNT] = {
-	[VTD_CHK_STALE_IOTLB] = "VT-d 3.4 6.5",
-	[VTD_CHK_STALE_CONTEXT] = "VT-d 3.4 6.5.2.1",
-	[VTD_CHK_STALE_PASID] = "VT-d 3.4 6.5.2.2",
-	[VTD_CHK_STALE_PWC] = "VT-d 3.4 6.2.4",
-	[VTD_CHK_RSVD_DESC] = "VT-d 3.4 6.5.2",
-	[VTD_CHK_RSVD_ENTRY] = "VT-d 3.4 9",
-	[VTD_CHK_CAP_CLEAR] = "VT-d 3.4 11.4.2-3",
-	[VTD_CHK_REG_INVAL_QI] = "VT-d 3.4 6.5.1",
-	[VTD_CHK_IQA_WHILE_QIE] = "VT-d 3.4 11.4.9.3",
-	[VTD_CHK_TABLE_REUSE] = "VT-d 3.4 6.5, 6.6",
+	[VTD_CHK_STALE_IOTLB] = "VT-d 3.4 6.5",	       [VTD_CHK_STALE_CONTEXT] = "VT-d 3.4 6.5.2.1",
+	[VTD_CHK_STALE_PASID] = "VT-d 3.4 6.5.2.2",    [VTD_CHK_STALE_PWC] = "VT-d 3.4 6.2.4",
+	[VTD_CHK_RSVD_DESC] = "VT-d 3.4 6.5.2",	       [VTD_CHK_RSVD_ENTRY] = "VT-d 3.4 9",
+	[VTD_CHK_CAP_CLEAR] = "VT-d 3.4 11.4.2-3",     [VTD_CHK_REG_INVAL_QI] = "VT-d 3.4 6.5.1",
+	[VTD_CHK_IQA_WHILE_QIE] = "VT-d 3.4 11.4.9.3", [VTD_CHK_TABLE_REUSE] = "VT-d 3.4 6.5, 6.6",
 };
 
 const char *vtd_check_rule_name(enum vtd_check_rule rule)
@@ -106,8 +101,7 @@ struct vtd_config vtd_config_default(void)
 
 /* ------------------------------------------------------------ reporting */
 
-void vtd_check(struct vtd *v, enum vtd_check_rule rule, uint32_t rid, uint64_t addr,
-	       uint64_t value)
+void vtd_check(struct vtd *v, enum vtd_check_rule rule, uint32_t rid, uint64_t addr, uint64_t value)
 {
 	vtd_count(&v->checks[rule]);
 	TRACE(v->bus.trace, hw_checker, TRACE_STR(VTD_VENDOR), TRACE_STR(rule_names[rule]),
@@ -159,8 +153,7 @@ void vtd_record_fault(struct vtd *v, const struct hwm_req *req, uint32_t reason,
 		      struct hwm_fault *f)
 {
 	uint64_t lo = req->iova & GENMASK(63, 12);
-	uint64_t hi = (uint64_t)(req->rid & 0xffff) | ((uint64_t)(reason & 0xff) << 32) |
-		      BIT(63);
+	uint64_t hi = (uint64_t)(req->rid & 0xffff) | ((uint64_t)(reason & 0xff) << 32) | BIT(63);
 	int64_t idx = -1;
 
 	if (req->has_pasid)
@@ -353,7 +346,8 @@ static void iqa_update(struct vtd *v)
 	}
 	v->iq_shift = dw ? 5 : 4;
 	/* §6.5.2: the queue is 2^QS 4 KiB pages of 16- or 32-byte descriptors. */
-	hwm_ring_init(&v->iq, v->iqa & GENMASK(63, 12), (dw ? 128u : 256u) << qs, 1u << v->iq_shift);
+	hwm_ring_init(&v->iq, v->iqa & GENMASK(63, 12), (dw ? 128u : 256u) << qs,
+		      1u << v->iq_shift);
 	v->iq.head = head % v->iq.nentries;
 	v->iq.tail = tail % v->iq.nentries;
 }
@@ -406,8 +400,8 @@ static void write32_locked(struct vtd *v, uint64_t off, uint32_t val)
 			if (v->gsts & GCMD_QIE)
 				vtd_check(v, VTD_CHK_REG_INVAL_QI, 0, VTD_CCMD, v->ccmd);
 			if (g)
-				vtd_inval_context(v, g, FIELD(v->ccmd, 15, 0), FIELD(v->ccmd, 31, 16),
-						  FIELD(v->ccmd, 33, 32));
+				vtd_inval_context(v, g, FIELD(v->ccmd, 15, 0),
+						  FIELD(v->ccmd, 31, 16), FIELD(v->ccmd, 33, 32));
 			/* §11.4.7: ICC clears on completion; CAIG reports the granularity done. */
 			v->ccmd = (v->ccmd & ~(BIT(63) | GENMASK(60, 59))) | ((uint64_t)g << 59);
 		}
@@ -520,14 +514,15 @@ static void write32_locked(struct vtd *v, uint64_t off, uint32_t val)
 		if (v->iotlb_reg & BIT(63)) {
 			unsigned g = FIELD(v->iotlb_reg, 61, 60);
 			if (v->gsts & GCMD_QIE)
-				vtd_check(v, VTD_CHK_REG_INVAL_QI, 0, VTD_IRO_OFF + 8, v->iotlb_reg);
+				vtd_check(v, VTD_CHK_REG_INVAL_QI, 0, VTD_IRO_OFF + 8,
+					  v->iotlb_reg);
 			if (g)
 				vtd_inval_iotlb(v, g, FIELD(v->iotlb_reg, 47, 32),
 						v->iva & GENMASK(63, 12), FIELD(v->iva, 5, 0),
 						v->iva & BIT(6));
 			/* §11.4.8.1: IVT clears on completion; IAIG = granularity done. */
-			v->iotlb_reg = (v->iotlb_reg & ~(BIT(63) | GENMASK(58, 57))) |
-				       ((uint64_t)g << 57);
+			v->iotlb_reg =
+				(v->iotlb_reg & ~(BIT(63) | GENMASK(58, 57))) | ((uint64_t)g << 57);
 		}
 		break;
 	default:
@@ -730,8 +725,8 @@ static uint64_t make_cap(const struct vtd_config *c)
 	       ((uint64_t)(c->sagaw & 0x1f) << 8) | ((uint64_t)((c->mgaw - 1) & 0x3f) << 16) |
 	       ((uint64_t)(VTD_FRO_OFF / 16) << 24) | ((uint64_t)(c->sllps & 0xf) << 34) |
 	       (c->psi ? BIT(39) : 0) | ((uint64_t)((c->nfr - 1) & 0xff) << 40) |
-	       ((uint64_t)(c->mamv & 0x3f) << 48) | BIT(54) | BIT(55) |
-	       (c->fl1gp ? BIT(56) : 0) | (c->fl5lp ? BIT(60) : 0);
+	       ((uint64_t)(c->mamv & 0x3f) << 48) | BIT(54) | BIT(55) | (c->fl1gp ? BIT(56) : 0) |
+	       (c->fl5lp ? BIT(60) : 0);
 }
 
 static uint64_t make_ecap(const struct vtd_config *c)
@@ -741,8 +736,8 @@ static uint64_t make_ecap(const struct vtd_config *c)
 	       (c->sc ? BIT(7) : 0) | ((uint64_t)(VTD_IRO_OFF / 16) << 8) |
 	       (c->nest ? BIT(26) : 0) | (c->prs ? BIT(29) : 0) |
 	       ((uint64_t)(c->pss & 0x1f) << 35) | (c->pasid ? BIT(40) : 0) |
-	       (c->scalable ? BIT(43) : 0) | (c->ssads ? BIT(45) : 0) |
-	       (c->slts ? BIT(46) : 0) | (c->flts ? BIT(47) : 0);
+	       (c->scalable ? BIT(43) : 0) | (c->ssads ? BIT(45) : 0) | (c->slts ? BIT(46) : 0) |
+	       (c->flts ? BIT(47) : 0);
 }
 
 static bool geom_ok(const struct hwm_cache_geom *g)

@@ -31,7 +31,7 @@
 
 #define BIT(n) (1ull << (n))
 #define GENMASK(h, l) ((~0ull >> (63 - (h))) & (~0ull << (l)))
-#define FIELD(v, h, l) (((v) & GENMASK(h, l)) >> (l))
+#define FIELD(v, h, l) (((v)&GENMASK(h, l)) >> (l))
 
 /* Registers, §11.4 (Table "Register offsets"). */
 #define VTD_VER 0x00
@@ -185,18 +185,18 @@ enum vtd_fr {
 
 /* Decoded context (legacy or scalable) - the context cache payload. */
 struct vtd_ctxi {
-	uint64_t sslptr;    /* legacy: second-stage table; scalable: PASID directory */
-	uint16_t did;       /* legacy */
-	uint8_t levels;     /* legacy: 3/4/5 */
-	uint8_t tt;         /* legacy TT */
+	uint64_t sslptr; /* legacy: second-stage table; scalable: PASID directory */
+	uint16_t did; /* legacy */
+	uint8_t levels; /* legacy: 3/4/5 */
+	uint8_t tt; /* legacy TT */
 	uint8_t scalable;
 	uint8_t fpd, dte, paside;
 	uint32_t rid_pasid; /* scalable */
-	uint8_t pdts;       /* scalable: directory has 2^(pdts+7) entries */
+	uint8_t pdts; /* scalable: directory has 2^(pdts+7) entries */
 	uint8_t pre;
 	/* checker only: */
-	uint64_t raw[2];    /* qw0, qw1 as read */
-	uint64_t entry_pa;  /* address of the context entry */
+	uint64_t raw[2]; /* qw0, qw1 as read */
+	uint64_t entry_pa; /* address of the context entry */
 };
 #define VTD_CTXI_HOT offsetof(struct vtd_ctxi, raw)
 
@@ -219,14 +219,14 @@ struct vtd_pei {
 enum { IOTLB_KIND_SS = 0, IOTLB_KIND_FS = 1, IOTLB_KIND_NESTED = 2, IOTLB_KIND_NEG = 3 };
 
 struct vtd_tlbe {
-	uint64_t pa;       /* output page base */
-	uint32_t perms;    /* HWM_ACC_* */
-	uint16_t reason;   /* negative entries: the fault reason */
-	uint8_t dirty;     /* D was set (or A/D not in use) */
-	uint8_t kind;      /* IOTLB_KIND_*, as in the tag: a hit needs no tag copy */
+	uint64_t pa; /* output page base */
+	uint32_t perms; /* HWM_ACC_* */
+	uint16_t reason; /* negative entries: the fault reason */
+	uint8_t dirty; /* D was set (or A/D not in use) */
+	uint8_t kind; /* IOTLB_KIND_*, as in the tag: a hit needs no tag copy */
 	/* checker only: */
-	uint64_t pte;      /* the leaf entry as read */
-	uint64_t pte_pa;   /* where it lives, 0 when unknown */
+	uint64_t pte; /* the leaf entry as read */
+	uint64_t pte_pa; /* where it lives, 0 when unknown */
 };
 #define VTD_TLBE_HOT offsetof(struct vtd_tlbe, pte)
 _Static_assert(offsetof(struct vtd_tlbe, perms) == 8 && offsetof(struct vtd_tlbe, reason) == 12 &&
@@ -253,14 +253,14 @@ _Static_assert(!(VTD_CTXI_HOT % 8) && !(VTD_PEI_HOT % 8) && !(VTD_TLBE_HOT % 8),
 
 /* Paging-structure cache payload: a non-leaf entry at tag.level. */
 struct vtd_pwce {
-	uint64_t next;     /* next-level table */
-	uint64_t perms;    /* bits 31:0 HWM_ACC_*, cumulative, including this entry (a whole
+	uint64_t next; /* next-level table */
+	uint64_t perms; /* bits 31:0 HWM_ACC_*, cumulative, including this entry (a whole
 			      word: filled from registers, read back as words); bits 63:32
 			      checker only: fingerprint of the page at @next when filled,
 			      0 = none (the table-reuse rule; kept here so the payload and
 			      the entry stride stay as small as without it) */
 	/* checker only: */
-	uint64_t entry;    /* the entry as read */
+	uint64_t entry; /* the entry as read */
 	uint64_t entry_pa;
 };
 #define VTD_PWCE_HOT offsetof(struct vtd_pwce, entry)
@@ -279,16 +279,16 @@ struct vtd_pwce {
 #define VTD_MEMO_SLOTS 64
 
 struct vtd_memo {
-	uint64_t seq;             /* odd while written */
-	uint64_t page;            /* iova >> 12 */
-	uint64_t id;              /* rid | has_pasid << 32 | VALID (bit 63) */
-	uint64_t pasid;           /* the request's PASID, when it has one */
-	uint64_t rta;             /* the root-table address and mode it was made under */
-	uint64_t ctx_ref, ctx_seq;     /* set << 32 | way, the set's seqcount */
+	uint64_t seq; /* odd while written */
+	uint64_t page; /* iova >> 12 */
+	uint64_t id; /* rid | has_pasid << 32 | VALID (bit 63) */
+	uint64_t pasid; /* the request's PASID, when it has one */
+	uint64_t rta; /* the root-table address and mode it was made under */
+	uint64_t ctx_ref, ctx_seq; /* set << 32 | way, the set's seqcount */
 	uint64_t pasid_ref, pasid_seq; /* scalable mode */
 	uint64_t tlb_ref, tlb_seq;
-	uint64_t pa;              /* output page base */
-	uint64_t meta;            /* perms | shift << 8 | kind << 16 | dirty << 24 |
+	uint64_t pa; /* output page base */
+	uint64_t meta; /* perms | shift << 8 | kind << 16 | dirty << 24 |
 				     hits << 32 | did << 40 */
 	uint64_t pad[3];
 };
@@ -303,16 +303,16 @@ struct vtd {
 	pthread_mutex_t lock;
 
 	/* registers (under @lock unless noted) */
-	uint32_t gsts;        /* atomic loads from the data path */
-	uint64_t rtaddr;      /* as written */
-	uint64_t rta_active;  /* latched by SRTP; atomic loads from the data path */
+	uint32_t gsts; /* atomic loads from the data path */
+	uint64_t rtaddr; /* as written */
+	uint64_t rta_active; /* latched by SRTP; atomic loads from the data path */
 	uint64_t ccmd, iva, iotlb_reg;
 	uint32_t fsts, fectl, fedata, feaddr, feuaddr;
 	uint64_t iqa, iqt_reg, iqer;
 	uint32_t ics, iectl, iedata, ieaddr, ieuaddr;
-	struct hwm_ring iq;   /* head = IQH index, tail = IQT index */
-	unsigned iq_shift;    /* 4 for 128-bit, 5 for 256-bit descriptors */
-	bool iq_stalled;      /* a wait descriptor is being stalled (injection) */
+	struct hwm_ring iq; /* head = IQH index, tail = IQT index */
+	unsigned iq_shift; /* 4 for 128-bit, 5 for 256-bit descriptors */
+	bool iq_stalled; /* a wait descriptor is being stalled (injection) */
 	/* "vtd.inval_delay": the descriptor at IQH is held until the bus clock
 	 * reaches @delay_until; its effect is applied then (by the queue or by
 	 * the first translation after it, see vtd_qi_delay_due()), and it retires
@@ -325,8 +325,8 @@ struct vtd {
 	uint64_t pqa;
 	struct hwm_ring pq;
 	uint32_t prs, pectl, pedata, peaddr, peuaddr;
-	uint64_t (*frcd)[2];  /* nfr fault records */
-	uint32_t fr_next;     /* next record hardware writes (§7.2.1) */
+	uint64_t (*frcd)[2]; /* nfr fault records */
+	uint32_t fr_next; /* next record hardware writes (§7.2.1) */
 
 	struct hwm_cache *iotlb, *ctxc, *pasidc, *pwc, *devtlb;
 	/* Invalidation epoch of all five caches (hwm_cache.h, "Invalidation
@@ -339,7 +339,7 @@ struct vtd {
 	struct hwm_cost hit_cost[2];
 	struct vtd_memo memo[VTD_MEMO_SLOTS];
 
-	bool checker;         /* atomic */
+	bool checker; /* atomic */
 	/* counters (see the locking note above) */
 	uint64_t walks, walk_mem; /* vtd_add_relaxed() */
 	uint64_t faults, faults_recorded, commands, injected;

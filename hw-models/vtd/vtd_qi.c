@@ -58,8 +58,8 @@ void vtd_inval_context(struct vtd *v, unsigned gran, uint16_t did, uint16_t sid,
 
 struct tlb_arg {
 	bool pasid_based; /* type 6: FS/nested entries of @pasid */
-	bool all;         /* global */
-	bool page;        /* page-selective: [first, last] */
+	bool all; /* global */
+	bool page; /* page-selective: [first, last] */
 	bool ih;
 	uint16_t did;
 	uint32_t pasid;
@@ -246,15 +246,19 @@ static bool apply(struct vtd *v, unsigned type, const uint64_t *d)
 
 	switch (type) {
 	case 1:
-		vtd_inval_context(v, g, FIELD(d[0], 31, 16), FIELD(d[0], 47, 32), FIELD(d[0], 49, 48));
+		vtd_inval_context(v, g, FIELD(d[0], 31, 16), FIELD(d[0], 47, 32),
+				  FIELD(d[0], 49, 48));
 		break;
 	case 2:
-		vtd_inval_iotlb(v, g, FIELD(d[0], 31, 16), d[1] & GENMASK(63, 12), FIELD(d[1], 5, 0),
-				d[1] & BIT(6));
+		vtd_inval_iotlb(v, g, FIELD(d[0], 31, 16), d[1] & GENMASK(63, 12),
+				FIELD(d[1], 5, 0), d[1] & BIT(6));
 		break;
 	case 6: {
-		struct tlb_arg a = { .pasid_based = true, .page = g == 3, .ih = d[1] & BIT(6),
-				     .did = FIELD(d[0], 31, 16), .pasid = FIELD(d[0], 51, 32) };
+		struct tlb_arg a = { .pasid_based = true,
+				     .page = g == 3,
+				     .ih = d[1] & BIT(6),
+				     .did = FIELD(d[0], 31, 16),
+				     .pasid = FIELD(d[0], 51, 32) };
 		if (a.page) {
 			uint64_t size = 1ull << (12 + FIELD(d[1], 5, 0));
 			a.first = d[1] & GENMASK(63, 12) & ~(size - 1);
@@ -305,7 +309,8 @@ static bool apply(struct vtd *v, unsigned type, const uint64_t *d)
 				v->iectl |= CTL_IP;
 			} else if (v->bus.ops->irq) {
 				v->iectl &= ~CTL_IP;
-				v->bus.ops->irq(v->bus.ctx, ((uint64_t)v->ieuaddr << 32) | v->ieaddr,
+				v->bus.ops->irq(v->bus.ctx,
+						((uint64_t)v->ieuaddr << 32) | v->ieaddr,
 						v->iedata);
 			}
 		}

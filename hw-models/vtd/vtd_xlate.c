@@ -35,7 +35,7 @@
 
 #include <iommusim/trace.h>
 
-#define CONTAINER(p) ((struct vtd *)((char *)(p) - offsetof(struct vtd, iommu)))
+#define CONTAINER(p) ((struct vtd *)((char *)(p)-offsetof(struct vtd, iommu)))
 #define NO_DID 0xffffffffu
 
 struct xl {
@@ -45,7 +45,7 @@ struct xl {
 	bool scalable;
 	bool fpd;
 	unsigned levels; /* levels read by the last walk, for the trace */
-	uint64_t epoch;  /* v->inval_epoch before the first lookup: fills are made against it */
+	uint64_t epoch; /* v->inval_epoch before the first lookup: fills are made against it */
 };
 
 /* rd() with a fault context armed: the injection points, in their order. */
@@ -57,7 +57,8 @@ static __attribute__((noinline)) int rd_inject(struct vtd *v, uint64_t pa, void 
 	if (hwm_bus_read(&v->bus, pa, buf, len) != HWM_MEM_OK)
 		return -1;
 	if (is_pte && vtd_inject(v, "vtd.pte_flip", pa))
-		*(uint64_t *)buf ^= BIT(1); /* flip W (SS) / RW (FS) as if the entry was corrupted */
+		*(uint64_t *)buf ^=
+			BIT(1); /* flip W (SS) / RW (FS) as if the entry was corrupted */
 	return 0;
 }
 
@@ -72,9 +73,9 @@ static inline int rd(struct xl *x, uint64_t pa, void *buf, size_t len, bool is_p
 	struct fault_ctx *fc = v->bus.fault;
 
 	hwm_cost_mem(x->cost, &v->cfg.cost);
-	if (__builtin_expect(fc && __atomic_load_n(&((struct fault_ctx_head *)fc)->armed,
-						   __ATOMIC_RELAXED),
-			     0))
+	if (__builtin_expect(
+		    fc && __atomic_load_n(&((struct fault_ctx_head *)fc)->armed, __ATOMIC_RELAXED),
+		    0))
 		return rd_inject(v, pa, buf, len, is_pte);
 	return hwm_bus_read(&v->bus, pa, buf, len) == HWM_MEM_OK ? 0 : -1;
 }
@@ -158,7 +159,8 @@ static uint32_t ctx_fetch(struct xl *x, uint64_t rta, struct vtd_ctxi *ci)
 				vtd_check(v, VTD_CHK_CAP_CLEAR, rid, ci->entry_pa, ce[0]);
 			return FR_CTX_INVALID;
 		}
-		if (ci->tt != 2 && (FIELD(ce[1], 2, 0) > 3 || !(v->cfg.sagaw & BIT(FIELD(ce[1], 2, 0))))) {
+		if (ci->tt != 2 &&
+		    (FIELD(ce[1], 2, 0) > 3 || !(v->cfg.sagaw & BIT(FIELD(ce[1], 2, 0))))) {
 			vtd_check(v, VTD_CHK_CAP_CLEAR, rid, ci->entry_pa, ce[1]);
 			return FR_CTX_INVALID;
 		}
@@ -358,8 +360,12 @@ static bool pwc_find(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, 
 	if (__builtin_expect(__atomic_load_n(&v->checker, __ATOMIC_RELAXED), 0)) {
 		/* the checker compares the cached entry: the whole payload */
 		for (; l <= top; l++, sh += 9) {
-			struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1), .shift = sh,
-					      .level = l, .kind = kind, .domain = did, .pasid = pasid };
+			struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
+					      .shift = sh,
+					      .level = l,
+					      .kind = kind,
+					      .domain = did,
+					      .pasid = pasid };
 			if ((present & BIT(sh)) &&
 			    hwm_cache_get_spec_view(&cv, &k, &p, sizeof(p), VTD_PWC_MATCH,
 						    VTD_PWC_INDEX)) {
@@ -371,11 +377,14 @@ static bool pwc_find(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, 
 	}
 	/* deepest level first; sizes the cache never held are not probed */
 	for (; l <= top; l++, sh += 9) {
-		struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1), .shift = sh, .level = l,
-				      .kind = kind, .domain = did, .pasid = pasid };
-		if ((present & BIT(sh)) &&
-		    hwm_cache_get_spec_view(&cv, &k, &p, VTD_PWCE_HOT, VTD_PWC_MATCH,
-					    VTD_PWC_INDEX))
+		struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
+				      .shift = sh,
+				      .level = l,
+				      .kind = kind,
+				      .domain = did,
+				      .pasid = pasid };
+		if ((present & BIT(sh)) && hwm_cache_get_spec_view(&cv, &k, &p, VTD_PWCE_HOT,
+								   VTD_PWC_MATCH, VTD_PWC_INDEX))
 			goto hit;
 	}
 	return false;
@@ -396,8 +405,12 @@ pwc_put(struct vtd *v, uint64_t epoch, unsigned kind, uint32_t did, uint32_t pas
 	unsigned l, uint64_t next, uint64_t entry, uint64_t entry_pa, uint64_t perms)
 {
 	unsigned sh = 12 + 9 * (l - 1);
-	struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1), .shift = sh, .level = l,
-			      .kind = kind, .domain = did, .pasid = pasid };
+	struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
+			      .shift = sh,
+			      .level = l,
+			      .kind = kind,
+			      .domain = did,
+			      .pasid = pasid };
 	struct vtd_pwce p = { .next = next, .perms = perms, .entry = entry, .entry_pa = entry_pa };
 
 	hwm_cache_fill_spec_since(v->pwc, &k, &p, sizeof(p), VTD_PWC_MATCH, VTD_PWC_INDEX,
@@ -445,8 +458,8 @@ static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t i
 	struct vtd *v = x->v;
 	struct fault_ctx *fc = v->bus.fault;
 	bool sm = x->scalable;
-	bool inject = fc && __atomic_load_n(&((struct fault_ctx_head *)fc)->armed,
-					    __ATOMIC_RELAXED);
+	bool inject =
+		fc && __atomic_load_n(&((struct fault_ctx_head *)fc)->armed, __ATOMIC_RELAXED);
 	uint64_t table = root, rsvd0 = GENMASK(51, v->cfg.haw);
 	uint32_t perms = HWM_ACC_READ | HWM_ACC_WRITE, reason = 0;
 	unsigned level = levels, width = 12 + 9 * levels, nlev = 0, nread = 0;
@@ -468,8 +481,9 @@ static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t i
 			break;
 		}
 		nread++;
-		if (__builtin_expect(inject, 0) ? rd_inject(v, pa, &pte, 8, true) :
-						  hwm_bus_read(&v->bus, pa, &pte, 8) != HWM_MEM_OK) {
+		if (__builtin_expect(inject, 0)
+			    ? rd_inject(v, pa, &pte, 8, true)
+			    : hwm_bus_read(&v->bus, pa, &pte, 8) != HWM_MEM_OK) {
 			reason = sm ? FR_SS_ACCESS : FR_PTE_ACCESS;
 			break;
 		}
@@ -481,7 +495,8 @@ static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t i
 		}
 		if (!leaf && (pte & BIT(7))) {
 			/* a large page where SLLPS allows it; else PS is reserved */
-			leaf = (level == 2 && (v->cfg.sllps & 1)) || (level == 3 && (v->cfg.sllps & 2));
+			leaf = (level == 2 && (v->cfg.sllps & 1)) ||
+			       (level == 3 && (v->cfg.sllps & 2));
 			rsvd |= leaf ? GENMASK(sh - 1, 12) : BIT(7);
 		}
 		if (pte & rsvd) {
@@ -496,8 +511,11 @@ static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t i
 		if (!(pte & 2))
 			perms &= ~HWM_ACC_WRITE;
 		if (ad)
-			set_bits(x, pa, &pte, BIT(8) | ((leaf && (acc & HWM_ACC_WRITE) &&
-							 (perms & HWM_ACC_WRITE)) ? BIT(9) : 0));
+			set_bits(x, pa, &pte,
+				 BIT(8) |
+					 ((leaf && (acc & HWM_ACC_WRITE) && (perms & HWM_ACC_WRITE))
+						  ? BIT(9)
+						  : 0));
 		if (leaf) {
 			o->shift = sh;
 			o->base = pte & GENMASK(51, sh);
@@ -558,8 +576,8 @@ static uint32_t gpa_to_hpa(struct xl *x, const struct nest *n, uint64_t gpa, uin
  * First-stage walk, IA-32e paging (§3.6, §9.7): P 0, RW 1, US 2, A 5, D 6,
  * PS 7, address 51:12, XD 63. A/D are always updated (§3.6.2).
  */
-static uint32_t fs_walk(struct xl *x, const struct vtd_pei *pe, const struct nest *n,
-			uint64_t in, uint32_t acc, uint32_t did, uint32_t ptag, struct wres *o)
+static uint32_t fs_walk(struct xl *x, const struct vtd_pei *pe, const struct nest *n, uint64_t in,
+			uint32_t acc, uint32_t did, uint32_t ptag, struct wres *o)
 {
 	struct vtd *v = x->v;
 	unsigned levels = pe->fslevels, level = levels;
@@ -616,9 +634,9 @@ static uint32_t fs_walk(struct xl *x, const struct vtd_pei *pe, const struct nes
 		if (pe->nxe && (pte & BIT(63)))
 			perms &= ~HWM_ACC_EXEC;
 		if (leaf) {
-			bool w_ok = (perms & HWM_ACC_WRITE) ||
-				    ((acc & HWM_ACC_PRIV) && !pe->wpe);
-			set_bits(x, pa, &pte, BIT(5) | (((acc & HWM_ACC_WRITE) && w_ok) ? BIT(6) : 0));
+			bool w_ok = (perms & HWM_ACC_WRITE) || ((acc & HWM_ACC_PRIV) && !pe->wpe);
+			set_bits(x, pa, &pte,
+				 BIT(5) | (((acc & HWM_ACC_WRITE) && w_ok) ? BIT(6) : 0));
 			o->shift = sh;
 			o->base = pte & GENMASK(51, sh);
 			o->perms = perms;
@@ -660,8 +678,8 @@ static uint32_t access_fault(bool sm, unsigned kind, uint32_t perms, uint32_t ac
 		bool priv = acc & HWM_ACC_PRIV;
 		if (!priv && !(perms & HWM_ACC_USER))
 			return FR_FS_US;
-		if ((acc & HWM_ACC_WRITE) && !(perms & HWM_ACC_WRITE) && (!priv || pe->wpe ||
-									   kind == IOTLB_KIND_NESTED))
+		if ((acc & HWM_ACC_WRITE) && !(perms & HWM_ACC_WRITE) &&
+		    (!priv || pe->wpe || kind == IOTLB_KIND_NESTED))
 			return FR_SM_WRITE;
 		if ((acc & HWM_ACC_EXEC) && pe->nxe && !(perms & HWM_ACC_EXEC))
 			return FR_FS_XD;
@@ -726,7 +744,7 @@ static int finish_ok(struct vtd *v, struct hwm_xlate *out, uint64_t base, unsign
 }
 
 static __attribute__((noinline, cold)) int finish_fault(struct xl *x, struct hwm_xlate *out,
-							 uint32_t reason)
+							uint32_t reason)
 {
 	struct vtd *v = x->v;
 
@@ -761,8 +779,11 @@ tlb_get(struct hwm_cache *c, uint32_t match, uint32_t index, uint32_t sid, uint3
 
 	for (; mask; mask &= mask - 1) {
 		unsigned sh = __builtin_ctzll(mask);
-		struct hwm_ctag k = { .addr = iova & ~((1ull << sh) - 1), .shift = sh, .sid = sid,
-				      .pasid = pasid, .domain = did };
+		struct hwm_ctag k = { .addr = iova & ~((1ull << sh) - 1),
+				      .shift = sh,
+				      .sid = sid,
+				      .pasid = pasid,
+				      .domain = did };
 		/* whole payloads: the checker and device-TLB fills use all of it */
 		if (hwm_cache_get_spec(c, &k, e, sizeof(*e), match, index)) {
 			*shift = sh;
@@ -776,8 +797,12 @@ static void tlb_fill(struct vtd *v, uint64_t epoch, struct hwm_cache *c, uint32_
 		     uint32_t pasid, uint32_t did, uint64_t iova, unsigned shift,
 		     const struct vtd_tlbe *e)
 {
-	struct hwm_ctag k = { .addr = iova & ~((1ull << shift) - 1), .shift = shift, .sid = sid,
-			      .pasid = pasid, .domain = did, .kind = e->kind };
+	struct hwm_ctag k = { .addr = iova & ~((1ull << shift) - 1),
+			      .shift = shift,
+			      .sid = sid,
+			      .pasid = pasid,
+			      .domain = did,
+			      .kind = e->kind };
 	struct hwm_ctag ev;
 	uint64_t w[4];
 
@@ -788,10 +813,9 @@ static void tlb_fill(struct vtd *v, uint64_t epoch, struct hwm_cache *c, uint32_
 		return;
 	}
 	/* the victim's tag only when the eviction will be traced */
-	if (hwm_cache_fill_spec_since(c, &k, w, sizeof(w), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX,
-				      &v->inval_epoch, epoch,
-				      trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict) ? &ev :
-											NULL) &&
+	if (hwm_cache_fill_spec_since(
+		    c, &k, w, sizeof(w), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX, &v->inval_epoch, epoch,
+		    trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict) ? &ev : NULL) &&
 	    trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict))
 		TRACE(v->bus.trace, hw_iotlb_evict, TRACE_STR(VTD_VENDOR), ev.domain, ev.addr,
 		      1ull << ev.shift);
@@ -812,8 +836,7 @@ static int after_entry(struct xl *x, struct hwm_xlate *out, const struct vtd_ctx
 		       unsigned kind, bool ad);
 
 /* Context (§6.2.2), a context-cache miss (or a hit of the other mode): fetch and fill. */
-static __attribute__((noinline)) uint32_t ctx_miss(struct xl *x, uint64_t rta,
-						   struct vtd_ctxi *ci)
+static __attribute__((noinline)) uint32_t ctx_miss(struct xl *x, uint64_t rta, struct vtd_ctxi *ci)
 {
 	uint32_t reason = ctx_fetch(x, rta, ci);
 
@@ -876,8 +899,9 @@ static __attribute__((noinline)) int after_pasid(struct xl *x, struct hwm_xlate 
 		return finish_fault(x, out, FR_SM_PE_SRE);
 	if (req->access & HWM_ACC_EXEC)
 		return finish_fault(x, out, FR_SM_PE_ERE); /* ECAP.ERS is 0 */
-	kind = pe->pgtt == PGTT_FS ? IOTLB_KIND_FS :
-	       pe->pgtt == PGTT_NESTED ? IOTLB_KIND_NESTED : IOTLB_KIND_SS;
+	kind = pe->pgtt == PGTT_FS	 ? IOTLB_KIND_FS
+	       : pe->pgtt == PGTT_NESTED ? IOTLB_KIND_NESTED
+					 : IOTLB_KIND_SS;
 	return after_entry(x, out, ci, pe, pe->did, pasid, pasid, kind,
 			   pe->pgtt == PGTT_SS && pe->ssade);
 }
@@ -920,8 +944,7 @@ static __attribute__((noinline)) int after_ctx(struct xl *x, struct hwm_xlate *o
 		return finish_fault(x, out, FR_SM_CTX_DTE);
 	pasid = req->has_pasid ? req->pasid : ci->rid_pasid;
 	k = (struct hwm_ctag){ .sid = req->rid, .pasid = (uint32_t)pasid };
-	if (!hwm_cache_get_spec(v->pasidc, &k, &pe, sizeof(pe), VTD_PASIDC_MATCH,
-				VTD_PASIDC_INDEX))
+	if (!hwm_cache_get_spec(v->pasidc, &k, &pe, sizeof(pe), VTD_PASIDC_MATCH, VTD_PASIDC_INDEX))
 		return pasid_miss_stage(x, out, ci, pasid);
 	hwm_cost_cache_hit(x->cost, &v->cfg.cost);
 	x->fpd = pe.fpd;
@@ -978,14 +1001,20 @@ static __attribute__((noinline)) int walk_and_fill(struct xl *x, struct hwm_xlat
 	if (reason) {
 		if (v->cfg.cm && is_not_present(reason)) {
 			/* CM=1 (§6.1): not-present entries may be cached. */
-			struct vtd_tlbe neg = { .pte = w.pte, .pte_pa = w.pte_pa, .reason = reason,
+			struct vtd_tlbe neg = { .pte = w.pte,
+						.pte_pa = w.pte_pa,
+						.reason = reason,
 						.kind = IOTLB_KIND_NEG };
 			tlb_fill(v, x->epoch, v->iotlb, 0, ptag, did, iova, 12, &neg);
 		}
 		return finish_fault(x, out, reason);
 	}
-	e = (struct vtd_tlbe){ .pa = w.base, .pte = w.pte, .pte_pa = w.pte_pa, .perms = w.perms,
-			       .dirty = w.dirty, .kind = kind };
+	e = (struct vtd_tlbe){ .pa = w.base,
+			       .pte = w.pte,
+			       .pte_pa = w.pte_pa,
+			       .perms = w.perms,
+			       .dirty = w.dirty,
+			       .kind = kind };
 	tlb_fill(v, x->epoch, v->iotlb, 0, ptag, did, iova, w.shift, &e);
 	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
 	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
@@ -997,10 +1026,10 @@ static __attribute__((noinline)) int walk_and_fill(struct xl *x, struct hwm_xlat
 
 /* An IOTLB hit, any kind: a cached fault, an access check, a clean entry written, ATS. */
 static __attribute__((noinline)) int iotlb_hit(struct xl *x, struct hwm_xlate *out,
-					       const struct vtd_ctxi *ci,
-					       const struct vtd_pei *pe, const struct vtd_tlbe *e,
-					       unsigned shift, unsigned kind, uint32_t did,
-					       uint32_t ptag, uint32_t pasid, bool ad)
+					       const struct vtd_ctxi *ci, const struct vtd_pei *pe,
+					       const struct vtd_tlbe *e, unsigned shift,
+					       unsigned kind, uint32_t did, uint32_t ptag,
+					       uint32_t pasid, bool ad)
 {
 	struct vtd *v = x->v;
 	const struct hwm_req *req = x->req;
@@ -1015,7 +1044,8 @@ static __attribute__((noinline)) int iotlb_hit(struct xl *x, struct hwm_xlate *o
 	if (reason)
 		return finish_fault(x, out, reason);
 	if ((req->access & HWM_ACC_WRITE) && !e->dirty) /* a write to a clean entry: walk */
-		return walk_and_fill(x, out, ci, pe, kind, did, ptag, pasid, ad); /* again, §3.7.2 */
+		return walk_and_fill(x, out, ci, pe, kind, did, ptag, pasid,
+				     ad); /* again, §3.7.2 */
 	TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), req->rid, did, req->iova, e->pa);
 	if (req->ats) /* the ATC learns the translation the IOTLB gave */
 		tlb_fill(v, x->epoch, v->devtlb, req->rid,
@@ -1097,8 +1127,12 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 					     unsigned hits, bool scalable, uint64_t epoch)
 {
 	const struct hwm_cost_config *cc = &v->cfg.cost;
-	struct xl x = { .v = v, .req = req, .cost = &out->cost, .scalable = scalable,
-			.fpd = scalable ? pe->fpd : ci->fpd, .epoch = epoch };
+	struct xl x = { .v = v,
+			.req = req,
+			.cost = &out->cost,
+			.scalable = scalable,
+			.fpd = scalable ? pe->fpd : ci->fpd,
+			.epoch = epoch };
 	uint32_t acc = req->access, reason;
 	uint64_t iova = req->iova;
 	struct vtd_tlbe e;
@@ -1108,8 +1142,9 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 				       .cycles = (uint64_t)hits * cc->cache_hit_cycles };
 	TRACE(v->bus.trace, hw_iotlb_miss, TRACE_STR(VTD_VENDOR), req->rid, did, iova);
 	w.pte = w.pte_pa = 0;
-	reason = ss_walk(&x, scalable ? pe->ssptr : ci->sslptr,
-			 scalable ? pe->sslevels : ci->levels, iova, acc, false, did, ptag, true, &w);
+	reason =
+		ss_walk(&x, scalable ? pe->ssptr : ci->sslptr, scalable ? pe->sslevels : ci->levels,
+			iova, acc, false, did, ptag, true, &w);
 	/* (ss_walk() checked the access against the walked permissions) */
 	vtd_add_relaxed(&v->walks, 1);
 	vtd_add_relaxed(&v->walk_mem, out->cost.mem_accesses);
@@ -1118,14 +1153,20 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 	if (__builtin_expect(reason, 0)) {
 		if (v->cfg.cm && is_not_present(reason)) {
 			/* CM=1 (§6.1): not-present entries may be cached. */
-			struct vtd_tlbe neg = { .pte = w.pte, .pte_pa = w.pte_pa, .reason = reason,
+			struct vtd_tlbe neg = { .pte = w.pte,
+						.pte_pa = w.pte_pa,
+						.reason = reason,
 						.kind = IOTLB_KIND_NEG };
 			tlb_fill(v, x.epoch, v->iotlb, 0, ptag, did, iova, 12, &neg);
 		}
 		return finish_fault(&x, out, reason);
 	}
-	e = (struct vtd_tlbe){ .pa = w.base, .perms = w.perms, .dirty = w.dirty,
-			       .kind = IOTLB_KIND_SS, .pte = w.pte, .pte_pa = w.pte_pa };
+	e = (struct vtd_tlbe){ .pa = w.base,
+			       .perms = w.perms,
+			       .dirty = w.dirty,
+			       .kind = IOTLB_KIND_SS,
+			       .pte = w.pte,
+			       .pte_pa = w.pte_pa };
 	tlb_fill(v, x.epoch, v->iotlb, 0, ptag, did, iova, w.shift, &e);
 	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
 	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
@@ -1137,8 +1178,9 @@ static __attribute__((noinline)) int handover(struct vtd *v, const struct hwm_re
 					      struct fast_state *f)
 {
 	const struct hwm_cost_config *cc = &v->cfg.cost;
-	struct xl x = { .v = v, .req = req, .cost = &out->cost, .scalable = f->scalable,
-			.epoch = f->epoch };
+	struct xl x = {
+		.v = v, .req = req, .cost = &out->cost, .scalable = f->scalable, .epoch = f->epoch
+	};
 	struct hwm_cost *c = &out->cost;
 	unsigned iotlb_hits = h == H_HIT, kind;
 	bool ad;
@@ -1172,16 +1214,16 @@ static __attribute__((noinline)) int handover(struct vtd *v, const struct hwm_re
 		f->pe->pgtt = 0;
 		f->pe->ssade = f->pe->wpe = f->pe->nxe = 0;
 	}
-	kind = f->pe->pgtt == PGTT_FS ? IOTLB_KIND_FS :
-	       f->pe->pgtt == PGTT_NESTED ? IOTLB_KIND_NESTED : IOTLB_KIND_SS;
+	kind = f->pe->pgtt == PGTT_FS	    ? IOTLB_KIND_FS
+	       : f->pe->pgtt == PGTT_NESTED ? IOTLB_KIND_NESTED
+					    : IOTLB_KIND_SS;
 	ad = f->pe->pgtt == PGTT_SS && f->pe->ssade;
 	if (h == H_WALK) {
 		TRACE(v->bus.trace, hw_iotlb_miss, TRACE_STR(VTD_VENDOR), req->rid, f->did,
 		      req->iova);
 		return walk_and_fill(&x, out, f->ci, f->pe, kind, f->did, f->ptag, f->ptag, ad);
 	}
-	return iotlb_hit(&x, out, f->ci, f->pe, f->e, f->shift, kind, f->did, f->ptag, f->ptag,
-			 ad);
+	return iotlb_hit(&x, out, f->ci, f->pe, f->e, f->shift, kind, f->did, f->ptag, f->ptag, ad);
 }
 
 /* ------------------------------------------------------------ the memo */
@@ -1225,9 +1267,10 @@ static inline unsigned first_probe(const struct vtd *v)
  * result. Account those hits as the lookups would (LRU stamps, hit
  * counters), trace the hit, fill @out. False: go the normal way.
  */
-static inline __attribute__((always_inline)) bool
-memo_get(struct vtd *v, struct vtd_memo *m, const struct hwm_req *req, struct hwm_xlate *out,
-	 uint64_t rta, bool scalable)
+static inline __attribute__((always_inline)) bool memo_get(struct vtd *v, struct vtd_memo *m,
+							   const struct hwm_req *req,
+							   struct hwm_xlate *out, uint64_t rta,
+							   bool scalable)
 {
 	uint64_t s0 = __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE);
 	uint64_t cref, cseq, pref = 0, pseq = 0, tref, tseq, pa, meta;
@@ -1283,8 +1326,8 @@ static inline void memo_put(struct vtd_memo *m, const struct hwm_req *req, uint6
 {
 	uint64_t s0 = __atomic_load_n(&m->seq, __ATOMIC_RELAXED);
 
-	if ((s0 & 1) || !__atomic_compare_exchange_n(&m->seq, &s0, s0 + 1, false,
-						     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	if ((s0 & 1) || !__atomic_compare_exchange_n(&m->seq, &s0, s0 + 1, false, __ATOMIC_ACQUIRE,
+						     __ATOMIC_RELAXED))
 		return;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	hwm_st_(&m->page, req->iova >> 12);
@@ -1382,8 +1425,10 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 	h = H_WALK;
 	mask = hwm_cache_shift_mask_(v->iotlb) & (BIT(12) | BIT(21) | BIT(30));
 	if (mask & BIT(12)) {
-		struct hwm_ctag k = { .addr = iova & ~0xfffull, .shift = 12,
-				      .pasid = (uint32_t)ptag, .domain = (uint32_t)did };
+		struct hwm_ctag k = { .addr = iova & ~0xfffull,
+				      .shift = 12,
+				      .pasid = (uint32_t)ptag,
+				      .domain = (uint32_t)did };
 		if (hwm_cache_get_spec_ref(v->iotlb, &k, &e, VTD_TLBE_HOT, VTD_IOTLB_MATCH,
 					   VTD_IOTLB_INDEX, &tref)) {
 			shift = 12;
@@ -1393,8 +1438,10 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 	}
 	for (; h != H_HIT && mask; mask &= mask - 1) {
 		unsigned sh = __builtin_ctzll(mask);
-		struct hwm_ctag k = { .addr = iova & ~((1ull << sh) - 1), .shift = sh,
-				      .pasid = (uint32_t)ptag, .domain = (uint32_t)did };
+		struct hwm_ctag k = { .addr = iova & ~((1ull << sh) - 1),
+				      .shift = sh,
+				      .pasid = (uint32_t)ptag,
+				      .domain = (uint32_t)did };
 		if (hwm_cache_get_spec_ref(v->iotlb, &k, &e, VTD_TLBE_HOT, VTD_IOTLB_MATCH,
 					   VTD_IOTLB_INDEX, &tref)) {
 			shift = sh;
@@ -1424,8 +1471,15 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 	return 0;
 slow:
 	/* (the state goes to memory only here: the fast path keeps it in registers) */
-	f = (struct fast_state){ .ci = &ci, .pe = &pe, .e = &e, .rta = rta, .did = did,
-				 .ptag = ptag, .hits = hits, .shift = shift, .scalable = scalable,
+	f = (struct fast_state){ .ci = &ci,
+				 .pe = &pe,
+				 .e = &e,
+				 .rta = rta,
+				 .did = did,
+				 .ptag = ptag,
+				 .hits = hits,
+				 .shift = shift,
+				 .scalable = scalable,
 				 .epoch = epoch };
 	return handover(v, req, out, h, &f);
 }

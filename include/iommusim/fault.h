@@ -41,11 +41,11 @@ struct trace_ctx;
 
 /* Classes of injection points; a filter is a mask of these. */
 enum fault_class {
-	FAULT_CLASS_ALLOC = 1u << 0,   /* memory allocation */
-	FAULT_CLASS_PIN = 1u << 1,     /* pinning a user or file page */
+	FAULT_CLASS_ALLOC = 1u << 0, /* memory allocation */
+	FAULT_CLASS_PIN = 1u << 1, /* pinning a user or file page */
 	FAULT_CLASS_ACCOUNT = 1u << 2, /* charging locked_vm / pinned_vm */
-	FAULT_CLASS_QUEUE = 1u << 3,   /* a queue slot (command, event, fault) */
-	FAULT_CLASS_HW = 1u << 4,      /* a modelled hardware action */
+	FAULT_CLASS_QUEUE = 1u << 3, /* a queue slot (command, event, fault) */
+	FAULT_CLASS_HW = 1u << 4, /* a modelled hardware action */
 	FAULT_CLASS_ALL = 0xffffffffu,
 };
 

@@ -49,8 +49,8 @@ struct trace_ctx;
 
 /* Status of one memory access made by a model through the bus. */
 enum hwm_mem_status {
-	HWM_MEM_OK = 0,      /* done */
-	HWM_MEM_ABORT = 1,   /* access fault: no memory there, or the access was refused */
+	HWM_MEM_OK = 0, /* done */
+	HWM_MEM_ABORT = 1, /* access fault: no memory there, or the access was refused */
 	HWM_MEM_CORRUPT = 2, /* the data came back but is known bad (poisoned / ECC) */
 };
 
@@ -106,7 +106,7 @@ static inline uint64_t hwm_bus_now(const struct hwm_bus *b)
 /* Replacement policy of a modelled cache (hw-models/common/hwm_cache.h). */
 enum hwm_repl {
 	HWM_REPL_LRU = 0,
-	HWM_REPL_RR = 1,     /* round-robin per set */
+	HWM_REPL_RR = 1, /* round-robin per set */
 	HWM_REPL_RANDOM = 2, /* per-set generator from the model's seed: deterministic */
 };
 
@@ -134,10 +134,10 @@ struct hwm_cache_geom {
 #define HWM_COST_DEFAULT_PS_PER_CYCLE 500
 
 struct hwm_cost_config {
-	uint32_t iotlb_hit_cycles;  /* an IOTLB (or device-TLB) hit */
-	uint32_t cache_hit_cycles;  /* any other cache hit */
+	uint32_t iotlb_hit_cycles; /* an IOTLB (or device-TLB) hit */
+	uint32_t cache_hit_cycles; /* any other cache hit */
 	uint32_t mem_access_cycles; /* one table read or A/D write in memory */
-	uint32_t ps_per_cycle;      /* picoseconds per modelled cycle */
+	uint32_t ps_per_cycle; /* picoseconds per modelled cycle */
 };
 
 static inline struct hwm_cost_config hwm_cost_config_default(void)
@@ -154,7 +154,7 @@ static inline struct hwm_cost_config hwm_cost_config_default(void)
 /* What one translation cost. @ns is derived: cycles * ps_per_cycle / 1000. */
 struct hwm_cost {
 	uint32_t mem_accesses; /* table reads and A/D writes */
-	uint32_t cache_hits;   /* hits in caches other than the IOTLB */
+	uint32_t cache_hits; /* hits in caches other than the IOTLB */
 	uint32_t iotlb_hits;
 	uint32_t reserved;
 	uint64_t cycles;
@@ -184,11 +184,11 @@ enum hwm_access {
 
 /* One DMA (or ATS translation) request as the device issues it. */
 struct hwm_req {
-	uint32_t rid;   /* requester: PCI RID (bus<<8|devfn), SMMU stream id, s390 fid */
+	uint32_t rid; /* requester: PCI RID (bus<<8|devfn), SMMU stream id, s390 fid */
 	uint32_t pasid; /* PASID / substream id, meaningful when has_pasid */
 	bool has_pasid;
-	bool ats;      /* an ATS translation request (answered, never recorded as a fault) */
-	uint16_t seg;  /* PCI segment, for the model's own bookkeeping */
+	bool ats; /* an ATS translation request (answered, never recorded as a fault) */
+	uint16_t seg; /* PCI segment, for the model's own bookkeeping */
 	uint32_t access; /* HWM_ACC_READ/WRITE/EXEC/PRIV */
 	uint64_t iova;
 };
@@ -203,19 +203,19 @@ enum hwm_xlate_status {
 /* A fault, as data: the vendor's reason and its architectural record bytes. */
 struct hwm_fault {
 	enum hwm_vendor vendor;
-	uint32_t reason;   /* vendor reason/event code (VT-d fault reason, SMMU event id...) */
-	uint32_t len;      /* bytes used in @record */
-	bool recorded;     /* also logged in the model's fault registers/queue */
-	bool suppressed;   /* logging was suppressed (FPD, ATS, overflow...) */
+	uint32_t reason; /* vendor reason/event code (VT-d fault reason, SMMU event id...) */
+	uint32_t len; /* bytes used in @record */
+	bool recorded; /* also logged in the model's fault registers/queue */
+	bool suppressed; /* logging was suppressed (FPD, ATS, overflow...) */
 	uint8_t record[HWM_FAULT_RECORD_MAX]; /* little-endian, as it would be in memory */
 };
 
 struct hwm_xlate {
 	enum hwm_xlate_status status;
 	/* Translation (status OK): */
-	uint64_t pa;        /* output address of req->iova (page base + offset) */
+	uint64_t pa; /* output address of req->iova (page base + offset) */
 	uint64_t page_size; /* size of the translation unit containing it (4K, 2M, 1G...) */
-	uint32_t perms;     /* HWM_ACC_* granted for the whole page */
+	uint32_t perms; /* HWM_ACC_* granted for the whole page */
 	/* Fault (status FAULT): */
 	struct hwm_fault fault;
 	/* Both: */
@@ -233,9 +233,9 @@ struct hwm_stats {
 	uint64_t iotlb_hits, iotlb_misses, iotlb_fills, iotlb_evictions, iotlb_invalidations;
 	uint64_t walks, walk_mem_accesses;
 	uint64_t faults, faults_recorded;
-	uint64_t commands;         /* commands / invalidation descriptors processed */
+	uint64_t commands; /* commands / invalidation descriptors processed */
 	uint64_t checker_warnings; /* protocol-checker findings */
-	uint64_t injected;         /* hardware fault injections that fired */
+	uint64_t injected; /* hardware fault injections that fired */
 };
 
 /* ------------------------------------------------------------------ model */
@@ -252,8 +252,7 @@ struct hwm_iommu_ops {
 	int (*mmio_read)(struct hwm_iommu *iommu, uint64_t off, unsigned size, uint64_t *val);
 	int (*mmio_write)(struct hwm_iommu *iommu, uint64_t off, unsigned size, uint64_t val);
 	/* Translate one request. Returns 0 (the answer is in *out), or -errno on misuse. */
-	int (*translate)(struct hwm_iommu *iommu, const struct hwm_req *req,
-			 struct hwm_xlate *out);
+	int (*translate)(struct hwm_iommu *iommu, const struct hwm_req *req, struct hwm_xlate *out);
 	/*
 	 * Process at most @max queued commands (0 = until the queue is empty or
 	 * stopped). Returns how many were consumed.

@@ -44,7 +44,7 @@ typedef int32_t iommufd_s32;
  * against the kernel header that passes &cmd.iova as a __u64 * would get an
  * incompatible-pointer diagnostic (an error since GCC 14) with uint64_t here.
  */
-#if (defined(__powerpc64__) || defined(__mips64) || defined(__alpha__)) &&                       \
+#if (defined(__powerpc64__) || defined(__mips64) || defined(__alpha__)) && \
 	!defined(__SANE_USERSPACE_TYPES__)
 typedef unsigned long iommufd_u64;
 #else
@@ -65,7 +65,7 @@ typedef iommufd_u64 iommufd_aligned_le64 __attribute__((aligned(8)));
 #define IOMMUFD_ASSERT_(cond, msg) _Static_assert(cond, msg)
 #endif
 #define IOMMUFD_SIZE(type, n) IOMMUFD_ASSERT_(sizeof(struct type) == (n), #type " size")
-#define IOMMUFD_OFF(type, field, n)                                                              \
+#define IOMMUFD_OFF(type, field, n) \
 	IOMMUFD_ASSERT_(offsetof(struct type, field) == (n), #type "." #field " offset")
 IOMMUFD_ASSERT_(sizeof(iommufd_u64) == 8, "iommufd_u64 size");
 
@@ -177,8 +177,8 @@ IOMMUFD_OFF(iommu_ioas_allow_iovas, allowed_iovas, 16);
 /* Flags of MAP, MAP_FILE and COPY. */
 enum iommufd_ioas_map_flags {
 	IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0, /* iova is an input; else chosen and returned */
-	IOMMU_IOAS_MAP_WRITEABLE = 1 << 1,  /* devices may write */
-	IOMMU_IOAS_MAP_READABLE = 1 << 2,   /* devices may read */
+	IOMMU_IOAS_MAP_WRITEABLE = 1 << 1, /* devices may write */
+	IOMMU_IOAS_MAP_READABLE = 1 << 2, /* devices may read */
 };
 
 /* -------------------------------------------------------- 0x85 IOAS_MAP */
@@ -327,10 +327,10 @@ IOMMUFD_OFF(iommu_vfio_ioas, __reserved, 10);
 /* ------------------------------------------------------- 0x89 HWPT_ALLOC */
 
 enum iommufd_hwpt_alloc_flags {
-	IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0,    /* usable as a nesting parent */
+	IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0, /* usable as a nesting parent */
 	IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1, /* dirty tracking required */
-	IOMMU_HWPT_FAULT_ID_VALID = 1 << 2,       /* fault_id names a FAULT object */
-	IOMMU_HWPT_ALLOC_PASID = 1 << 3,          /* attachable to PASIDs */
+	IOMMU_HWPT_FAULT_ID_VALID = 1 << 2, /* fault_id names a FAULT object */
+	IOMMU_HWPT_ALLOC_PASID = 1 << 3, /* attachable to PASIDs */
 };
 
 /* Attribute bits of the VT-d stage-1 table given for a nested HWPT. */
@@ -466,7 +466,7 @@ IOMMUFD_OFF(iommu_hw_info_amd, efr, 0);
 IOMMUFD_OFF(iommu_hw_info_amd, efr2, 8);
 
 enum iommu_hw_info_type {
-	IOMMU_HW_INFO_TYPE_NONE = 0,    /* the driver reports nothing */
+	IOMMU_HW_INFO_TYPE_NONE = 0, /* the driver reports nothing */
 	IOMMU_HW_INFO_TYPE_DEFAULT = 0, /* as input: whatever the driver reports */
 	IOMMU_HW_INFO_TYPE_INTEL_VTD = 1,
 	IOMMU_HW_INFO_TYPE_ARM_SMMUV3 = 2,
@@ -528,8 +528,7 @@ struct iommu_hwpt_set_dirty_tracking {
 	iommufd_u32 hwpt_id;
 	iommufd_u32 __reserved;
 };
-#define IOMMU_HWPT_SET_DIRTY_TRACKING                                                             \
-	IOMMUFD_IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING)
+#define IOMMU_HWPT_SET_DIRTY_TRACKING IOMMUFD_IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING)
 IOMMUFD_SIZE(iommu_hwpt_set_dirty_tracking, 16);
 IOMMUFD_OFF(iommu_hwpt_set_dirty_tracking, size, 0);
 IOMMUFD_OFF(iommu_hwpt_set_dirty_tracking, flags, 4);

@@ -69,9 +69,9 @@ enum {
 
 /* mock_domain_flags.dev_flags */
 enum {
-	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,  /* the device's IOMMU cannot track dirty */
+	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0, /* the device's IOMMU cannot track dirty */
 	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1, /* huge pages: alignment and max pgsize grow */
-	MOCK_FLAGS_DEVICE_PASID = 1 << 2,     /* the device has a PASID capability */
+	MOCK_FLAGS_DEVICE_PASID = 1 << 2, /* the device has a PASID capability */
 };
 
 enum {
@@ -104,8 +104,8 @@ struct iommu_test_cmd {
 		} add_reserved;
 		struct {
 			iommufd_u32 out_stdev_id; /* the selftest device object */
-			iommufd_u32 out_hwpt_id;  /* the HWPT the device was attached to */
-			iommufd_u32 out_idev_id;  /* the bound iommufd device object */
+			iommufd_u32 out_hwpt_id; /* the HWPT the device was attached to */
+			iommufd_u32 out_idev_id; /* the bound iommufd device object */
 		} mock_domain;
 		struct {
 			iommufd_u32 out_stdev_id;

@@ -69,9 +69,9 @@ enum mach_backing {
 };
 
 struct mach_config {
-	uint64_t mem_size;         /* bytes of RAM, multiple of 4 KiB; 0 = 1 GiB */
+	uint64_t mem_size; /* bytes of RAM, multiple of 4 KiB; 0 = 1 GiB */
 	enum mach_backing backing; /* default OWNED */
-	uint64_t seed;             /* for anything random in the machine */
+	uint64_t seed; /* for anything random in the machine */
 };
 
 int mach_create(const struct mach_config *cfg, struct mach **out);
@@ -96,7 +96,7 @@ enum {
 
 /* Frame flags reported by mach_frame_query(). */
 #define MACH_FRAME_ALLOCATED (1u << 0)
-#define MACH_FRAME_HOST (1u << 1)     /* host-backed */
+#define MACH_FRAME_HOST (1u << 1) /* host-backed */
 #define MACH_FRAME_COMPOUND (1u << 2) /* part of a 2 MiB / 1 GiB allocation */
 
 struct mach_frame_info {
@@ -107,10 +107,10 @@ struct mach_frame_info {
 };
 
 struct mach_mem_stats {
-	uint64_t ram_frames;    /* total 4 KiB frames of RAM */
-	uint64_t free_frames;   /* RAM frames not allocated */
+	uint64_t ram_frames; /* total 4 KiB frames of RAM */
+	uint64_t free_frames; /* RAM frames not allocated */
 	uint64_t pinned_frames; /* frames with pincount > 0 (RAM and host) */
-	uint64_t host_frames;   /* host-backed frames in use */
+	uint64_t host_frames; /* host-backed frames in use */
 };
 
 /*
@@ -197,8 +197,8 @@ long mach_file_pin_pages(struct mach_file *f, uint64_t pgoff, uint64_t npages, u
 #define MACH_PROT_WRITE (1u << 1)
 
 #define MACH_MAP_PRIVATE 0u
-#define MACH_MAP_SHARED (1u << 0)  /* anonymous shared, or shared file mapping */
-#define MACH_MAP_FIXED (1u << 1)   /* place exactly at @addr, replacing what is there */
+#define MACH_MAP_SHARED (1u << 0) /* anonymous shared, or shared file mapping */
+#define MACH_MAP_FIXED (1u << 1) /* place exactly at @addr, replacing what is there */
 #define MACH_MAP_HUGE_2M (1u << 2) /* backed by 2 MiB frames; addr/len 2 MiB aligned */
 #define MACH_MAP_HUGE_1G (1u << 3) /* backed by 1 GiB frames; addr/len 1 GiB aligned */
 #define MACH_MAP_POPULATE (1u << 4)

@@ -61,55 +61,55 @@ struct fault_ctx;
 enum rt_kind {
 	RT_EV_INVALID = 0,
 	/* setup */
-	RT_EV_MACHINE = 1,  /* machine:  "machine"    physical memory size */
-	RT_EV_IOMMU = 2,    /* iommu:    "iommu"      instance name, vendor, config text */
-	RT_EV_DEVICE = 3,   /* device:   "device"     name, iommu, s:b:d.f, PASID bits, ATS/PRI */
-	RT_EV_MMAP = 4,     /* mmap:     "mmap"       process memory region */
-	RT_EV_MUNMAP = 5,   /* mmap:     "munmap"     (pid, va, len; prot/flags zero) */
-	RT_EV_MEMFD = 6,    /* memfd:    "memfd"      a named file for map_file */
+	RT_EV_MACHINE = 1, /* machine:  "machine"    physical memory size */
+	RT_EV_IOMMU = 2, /* iommu:    "iommu"      instance name, vendor, config text */
+	RT_EV_DEVICE = 3, /* device:   "device"     name, iommu, s:b:d.f, PASID bits, ATS/PRI */
+	RT_EV_MMAP = 4, /* mmap:     "mmap"       process memory region */
+	RT_EV_MUNMAP = 5, /* mmap:     "munmap"     (pid, va, len; prot/flags zero) */
+	RT_EV_MEMFD = 6, /* memfd:    "memfd"      a named file for map_file */
 	/* iommufd */
-	RT_EV_IOAS_ALLOC = 7,  /* ioas:     "ioas_alloc" */
-	RT_EV_MAP = 8,         /* map:      "map"        IOMMU_IOAS_MAP */
-	RT_EV_MAP_FILE = 9,    /* map_file: "map_file"   IOMMU_IOAS_MAP_FILE */
-	RT_EV_UNMAP = 10,      /* unmap:    "unmap"      IOMMU_IOAS_UNMAP (len 0 + iova 0: all) */
-	RT_EV_COPY = 11,       /* copy:     "copy"       IOMMU_IOAS_COPY */
+	RT_EV_IOAS_ALLOC = 7, /* ioas:     "ioas_alloc" */
+	RT_EV_MAP = 8, /* map:      "map"        IOMMU_IOAS_MAP */
+	RT_EV_MAP_FILE = 9, /* map_file: "map_file"   IOMMU_IOAS_MAP_FILE */
+	RT_EV_UNMAP = 10, /* unmap:    "unmap"      IOMMU_IOAS_UNMAP (len 0 + iova 0: all) */
+	RT_EV_COPY = 11, /* copy:     "copy"       IOMMU_IOAS_COPY */
 	RT_EV_HWPT_ALLOC = 12, /* hwpt:     "hwpt_alloc" IOMMU_HWPT_ALLOC */
-	RT_EV_ATTACH = 13,     /* attach:   "attach"     device (+PASID) to an IOAS or HWPT id */
-	RT_EV_DETACH = 14,     /* attach:   "detach"     (pt unused) */
+	RT_EV_ATTACH = 13, /* attach:   "attach"     device (+PASID) to an IOAS or HWPT id */
+	RT_EV_DETACH = 14, /* attach:   "detach"     (pt unused) */
 	RT_EV_IOAS_DESTROY = 15, /* ioas:   "ioas_destroy" IOAS or HWPT id */
 	/* data path and time */
-	RT_EV_DMA = 16,   /* dma:      "dma"        one device access */
+	RT_EV_DMA = 16, /* dma:      "dma"        one device access */
 	RT_EV_FLUSH = 17, /* flush:    "flush"      explicit invalidation + sync point */
-	RT_EV_TIME = 18,  /* time:     "time"       advance the simulated clock */
+	RT_EV_TIME = 18, /* time:     "time"       advance the simulated clock */
 	/* Linux-derived (iommu:* tracepoints) */
-	RT_EV_LX_MAP = 19,          /* lx_map:   "lx_map"            iommu:map */
-	RT_EV_LX_UNMAP = 20,        /* lx_unmap: "lx_unmap"          iommu:unmap */
-	RT_EV_LX_FAULT = 21,        /* lx_fault: "lx_io_page_fault"  iommu:io_page_fault */
-	RT_EV_LX_ATTACH = 22,       /* lx_dev:   "lx_attach"         attach_device_to_domain */
-	RT_EV_LX_DETACH = 23,       /* lx_dev:   "lx_detach"         detach_device_from_domain */
-	RT_EV_LX_ADD_GROUP = 24,    /* lx_dev:   "lx_add_group"      add_device_to_group */
+	RT_EV_LX_MAP = 19, /* lx_map:   "lx_map"            iommu:map */
+	RT_EV_LX_UNMAP = 20, /* lx_unmap: "lx_unmap"          iommu:unmap */
+	RT_EV_LX_FAULT = 21, /* lx_fault: "lx_io_page_fault"  iommu:io_page_fault */
+	RT_EV_LX_ATTACH = 22, /* lx_dev:   "lx_attach"         attach_device_to_domain */
+	RT_EV_LX_DETACH = 23, /* lx_dev:   "lx_detach"         detach_device_from_domain */
+	RT_EV_LX_ADD_GROUP = 24, /* lx_dev:   "lx_add_group"      add_device_to_group */
 	RT_EV_LX_REMOVE_GROUP = 25, /* lx_dev:   "lx_remove_group"   remove_device_from_group */
 	/* Linux-derived (dma:* tracepoints); the keyword is "lx_" + the kernel name */
-	RT_EV_LX_DMA_MAP_PAGE = 26,     /* lx_dma */
+	RT_EV_LX_DMA_MAP_PAGE = 26, /* lx_dma */
 	RT_EV_LX_DMA_MAP_RESOURCE = 27, /* lx_dma */
-	RT_EV_LX_DMA_MAP_PHYS = 28,     /* lx_dma */
-	RT_EV_LX_DMA_UNMAP_PAGE = 29,   /* lx_dma (phys unused) */
+	RT_EV_LX_DMA_MAP_PHYS = 28, /* lx_dma */
+	RT_EV_LX_DMA_UNMAP_PAGE = 29, /* lx_dma (phys unused) */
 	RT_EV_LX_DMA_UNMAP_RESOURCE = 30,
 	RT_EV_LX_DMA_UNMAP_PHYS = 31,
-	RT_EV_LX_DMA_ALLOC = 32,       /* lx_dma: virt, gfp */
+	RT_EV_LX_DMA_ALLOC = 32, /* lx_dma: virt, gfp */
 	RT_EV_LX_DMA_ALLOC_PAGES = 33, /* lx_dma */
-	RT_EV_LX_DMA_FREE = 34,        /* lx_dma: virt */
-	RT_EV_LX_DMA_FREE_PAGES = 35,  /* lx_dma */
-	RT_EV_LX_DMA_ALLOC_SGT = 36,   /* lx_dma + lx_sg_ent children (phys only) */
+	RT_EV_LX_DMA_FREE = 34, /* lx_dma: virt */
+	RT_EV_LX_DMA_FREE_PAGES = 35, /* lx_dma */
+	RT_EV_LX_DMA_ALLOC_SGT = 36, /* lx_dma + lx_sg_ent children (phys only) */
 	RT_EV_LX_DMA_ALLOC_SGT_ERR = 37,
-	RT_EV_LX_DMA_FREE_SGT = 38,  /* lx_dma + children */
-	RT_EV_LX_DMA_MAP_SG = 39,    /* lx_sg + children */
+	RT_EV_LX_DMA_FREE_SGT = 38, /* lx_dma + children */
+	RT_EV_LX_DMA_MAP_SG = 39, /* lx_sg + children */
 	RT_EV_LX_DMA_MAP_SG_ERR = 40, /* lx_sg (err) + children (phys only) */
-	RT_EV_LX_DMA_UNMAP_SG = 41,  /* lx_sg + children (phys only) */
-	RT_EV_LX_DMA_SYNC_SINGLE_FOR_CPU = 42,    /* lx_dma */
+	RT_EV_LX_DMA_UNMAP_SG = 41, /* lx_sg + children (phys only) */
+	RT_EV_LX_DMA_SYNC_SINGLE_FOR_CPU = 42, /* lx_dma */
 	RT_EV_LX_DMA_SYNC_SINGLE_FOR_DEVICE = 43, /* lx_dma */
-	RT_EV_LX_DMA_SYNC_SG_FOR_CPU = 44,        /* lx_sg + children (dma, len) */
-	RT_EV_LX_DMA_SYNC_SG_FOR_DEVICE = 45,     /* lx_sg + children */
+	RT_EV_LX_DMA_SYNC_SG_FOR_CPU = 44, /* lx_sg + children (dma, len) */
+	RT_EV_LX_DMA_SYNC_SG_FOR_DEVICE = 45, /* lx_sg + children */
 	RT_EV_LX_SG_ENT = 46, /* lx_sg_ent: "lx_sg" one scatterlist entry of the parent */
 	RT_EV_NR_KINDS
 };
@@ -121,7 +121,7 @@ enum rt_kind {
  */
 enum rt_dir {
 	RT_DIR_NONE = 0,
-	RT_DIR_READ = 1,  /* text "read";  Linux TO_DEVICE */
+	RT_DIR_READ = 1, /* text "read";  Linux TO_DEVICE */
 	RT_DIR_WRITE = 2, /* text "write"; Linux FROM_DEVICE */
 	RT_DIR_BIDIR = 3, /* text "rw";    Linux BIDIRECTIONAL */
 };
@@ -177,25 +177,25 @@ enum {
 
 /* One event: 48 bytes, no pointers. */
 struct rt_event {
-	uint8_t kind;      /* enum rt_kind */
-	uint8_t dir;       /* enum rt_dir, for kinds that have one, else 0 */
-	uint16_t flags;    /* per-kind bits above */
+	uint8_t kind; /* enum rt_kind */
+	uint8_t dir; /* enum rt_dir, for kinds that have one, else 0 */
+	uint16_t flags; /* per-kind bits above */
 	uint32_t src_line; /* line in the text it came from; 0 if none. Not serialised. */
 	union {
 		struct {
 			uint64_t mem_size; /* bytes */
 		} machine;
 		struct {
-			uint32_t name;   /* instance name, e.g. "iommu0" */
+			uint32_t name; /* instance name, e.g. "iommu0" */
 			uint32_t vendor; /* model name, e.g. "vtd" */
 			uint32_t config; /* "key=value ..." text for that model */
 		} iommu;
 		struct {
-			uint32_t name;  /* device name, e.g. "nic0" */
+			uint32_t name; /* device name, e.g. "nic0" */
 			uint32_t iommu; /* the IOMMU instance it sits behind */
 			uint16_t segment;
 			uint8_t bus;
-			uint8_t devfn;      /* dev << 3 | fn */
+			uint8_t devfn; /* dev << 3 | fn */
 			uint8_t pasid_bits; /* 0: no PASID capability */
 		} device;
 		struct {
@@ -249,7 +249,7 @@ struct rt_event {
 		} hwpt;
 		struct {
 			uint32_t dev;
-			uint32_t pt;    /* IOAS or HWPT id (attach only) */
+			uint32_t pt; /* IOAS or HWPT id (attach only) */
 			uint32_t pasid; /* RT_PASID_NONE: the device's RID */
 		} attach;
 		struct {
@@ -261,7 +261,7 @@ struct rt_event {
 		} dma;
 		struct {
 			uint32_t ioas; /* 0: every IOAS */
-			uint32_t dev;  /* 0: every device */
+			uint32_t dev; /* 0: every device */
 			uint64_t iova;
 			uint64_t len; /* 0: the whole address space */
 		} flush;
@@ -323,9 +323,9 @@ _Static_assert(sizeof(struct rt_event) == 48, "rt_event must stay 48 bytes");
 
 /* Interned strings; id 0 is "". */
 struct rt_strtab {
-	char *buf;      /* NUL-terminated strings back to back */
+	char *buf; /* NUL-terminated strings back to back */
 	size_t len, cap;
-	uint32_t *off;  /* off[id]: offset of string id in buf */
+	uint32_t *off; /* off[id]: offset of string id in buf */
 	uint32_t n, cap_ids;
 	uint32_t *hash; /* open addressing, hcap slots, value id + 1 (0: empty) */
 	uint32_t hcap;
@@ -404,11 +404,11 @@ bool rt_trace_equal(const struct rt_trace *a, const struct rt_trace *b);
  * binary input LINE is the record number and the text says so).
  */
 struct rt_error {
-	int code;         /* negative errno: -EINVAL bad input, -ENOMEM, -EIO */
-	uint64_t line;    /* 1-based line (text) or record (binary); 0: whole file */
-	bool binary;      /* line is a record number */
-	char file[128];   /* name the caller gave, truncated */
-	char field[32];   /* field name, or "" */
+	int code; /* negative errno: -EINVAL bad input, -ENOMEM, -EIO */
+	uint64_t line; /* 1-based line (text) or record (binary); 0: whole file */
+	bool binary; /* line is a record number */
+	char file[128]; /* name the caller gave, truncated */
+	char field[32]; /* field name, or "" */
 	char msg[160];
 	uint64_t skipped; /* lines skipped when skip_bad was set */
 };
@@ -418,7 +418,7 @@ int rt_error_format(const struct rt_error *e, char *buf, size_t size);
 
 struct rt_read_opts {
 	const char *name; /* for messages: the file name; NULL: "<input>" */
-	bool skip_bad;    /* skip (and count) bad lines instead of stopping */
+	bool skip_bad; /* skip (and count) bad lines instead of stopping */
 };
 
 /* ---- formats ---- */
@@ -448,17 +448,17 @@ enum rt_format rt_format_from_name(const char *path);
  */
 int rt_text_read(const char *data, size_t len, const struct rt_read_opts *opts,
 		 struct rt_trace *out, struct rt_error *err);
-int rt_bin_read(const void *data, size_t len, const struct rt_read_opts *opts,
-		struct rt_trace *out, struct rt_error *err);
+int rt_bin_read(const void *data, size_t len, const struct rt_read_opts *opts, struct rt_trace *out,
+		struct rt_error *err);
 
 /* Linux importer statistics: every input line lands in exactly one bucket. */
 struct rt_linux_stats {
-	uint64_t lines;     /* all lines */
-	uint64_t parsed;    /* became events */
-	uint64_t header;    /* comments, blank lines, trace-cmd "cpus=" / "version =" headers */
+	uint64_t lines; /* all lines */
+	uint64_t parsed; /* became events */
+	uint64_t header; /* comments, blank lines, trace-cmd "cpus=" / "version =" headers */
 	uint64_t unrelated; /* other tracepoints or text: skipped */
-	uint64_t bad;       /* malformed iommu/dma lines (skip_bad), else 0 */
-	uint64_t events;    /* events appended (sg entries and time advances included) */
+	uint64_t bad; /* malformed iommu/dma lines (skip_bad), else 0 */
+	uint64_t events; /* events appended (sg entries and time advances included) */
 };
 
 int rt_linux_read(const char *data, size_t len, const struct rt_read_opts *opts,
@@ -498,25 +498,25 @@ int rt_redact(struct rt_trace *t, uint64_t key);
 /* ---- workload generators ---- */
 
 enum rt_gen_kind {
-	RT_GEN_NIC_RING,      /* persistent ring mappings, DMA into them */
+	RT_GEN_NIC_RING, /* persistent ring mappings, DMA into them */
 	RT_GEN_NIC_PERPACKET, /* map/unmap per packet buffer */
-	RT_GEN_NVME,          /* 4 KiB random I/O, map per I/O */
-	RT_GEN_GPU,           /* bulk buffers on huge pages */
-	RT_GEN_MIX,           /* random/adversarial mix */
+	RT_GEN_NVME, /* 4 KiB random I/O, map per I/O */
+	RT_GEN_GPU, /* bulk buffers on huge pages */
+	RT_GEN_MIX, /* random/adversarial mix */
 };
 
 struct rt_gen_params {
 	uint64_t seed;
-	uint64_t count;       /* DMA operations (packets / I/Os / transfers) */
-	const char *vendor;   /* IOMMU model name, default "vtd" */
-	const char *config;   /* model configuration text, default "" */
-	uint32_t queues;      /* rings / submission queues / GPU streams (default 1) */
-	uint32_t depth;       /* ring entries / queue depth (default 256 / 32) */
-	uint32_t size;        /* packet / I/O / chunk size in bytes (0: kind default) */
-	uint64_t buf_size;    /* GPU buffer size, mix working set (0: kind default) */
-	uint64_t rate_ns;     /* simulated time between operations (0: kind default) */
-	uint32_t rx_percent;  /* NIC: share of RX packets; NVMe: share of reads */
-	bool strict_flush;    /* emit a flush after each unmap */
+	uint64_t count; /* DMA operations (packets / I/Os / transfers) */
+	const char *vendor; /* IOMMU model name, default "vtd" */
+	const char *config; /* model configuration text, default "" */
+	uint32_t queues; /* rings / submission queues / GPU streams (default 1) */
+	uint32_t depth; /* ring entries / queue depth (default 256 / 32) */
+	uint32_t size; /* packet / I/O / chunk size in bytes (0: kind default) */
+	uint64_t buf_size; /* GPU buffer size, mix working set (0: kind default) */
+	uint64_t rate_ns; /* simulated time between operations (0: kind default) */
+	uint32_t rx_percent; /* NIC: share of RX packets; NVMe: share of reads */
+	bool strict_flush; /* emit a flush after each unmap */
 };
 
 void rt_gen_defaults(struct rt_gen_params *p);

@@ -50,7 +50,7 @@ enum trace_event_id {
 
 /* Static description of an event, from the catalogue. */
 struct trace_event_desc {
-	const char *name;   /* "subsystem:event" */
+	const char *name; /* "subsystem:event" */
 	const char *format; /* printf-style, see above */
 	unsigned nfields;
 	const char *fields[TRACE_MAX_FIELDS];
@@ -63,10 +63,10 @@ int trace_event_lookup(const char *name);
 
 /* One record as read back from the buffers. */
 struct trace_record {
-	uint64_t seq;       /* global order of emission */
+	uint64_t seq; /* global order of emission */
 	uint64_t timestamp; /* simulated nanoseconds */
-	uint32_t event;     /* enum trace_event_id */
-	uint32_t thread;    /* emitting thread's slot, from 0 in order of first emission */
+	uint32_t event; /* enum trace_event_id */
+	uint32_t thread; /* emitting thread's slot, from 0 in order of first emission */
 	uint64_t fields[TRACE_MAX_FIELDS];
 };
 
@@ -128,9 +128,9 @@ void trace_perfetto_record(struct trace_perfetto *pw, const struct trace_record 
 /* Name a track (thread id) of the process. */
 void trace_perfetto_track(struct trace_perfetto *pw, uint32_t tid, const char *name);
 /* A complete span; args are numbers, @hex_mask bit i prints arg i as a hex string. */
-void trace_perfetto_span(struct trace_perfetto *pw, const char *name, const char *cat,
-			 uint32_t tid, uint64_t ts_ns, uint64_t dur_ns, unsigned nargs,
-			 const char *const *keys, const uint64_t *vals, uint32_t hex_mask);
+void trace_perfetto_span(struct trace_perfetto *pw, const char *name, const char *cat, uint32_t tid,
+			 uint64_t ts_ns, uint64_t dur_ns, unsigned nargs, const char *const *keys,
+			 const uint64_t *vals, uint32_t hex_mask);
 void trace_perfetto_counter(struct trace_perfetto *pw, const char *name, uint64_t ts_ns,
 			    double value);
 /* Drain the context's buffers into @pw. Returns records written. */
@@ -157,16 +157,16 @@ static inline bool trace_on(struct trace_ctx *tc, enum trace_event_id id)
 			     1;
 }
 
-#define TRACE_ARGS_(...) ((const uint64_t[]){__VA_ARGS__})
+#define TRACE_ARGS_(...) ((const uint64_t[]){ __VA_ARGS__ })
 #define TRACE_NARGS_(...) (sizeof(TRACE_ARGS_(__VA_ARGS__)) / sizeof(uint64_t))
 
 /* Emit event @sym with uint64_t-convertible fields, in catalogue order. */
-#define TRACE(tc, sym, ...)                                                                       \
-	do {                                                                                      \
-		struct trace_ctx *trace_tc_ = (tc);                                              \
-		if (__builtin_expect(trace_on(trace_tc_, TRACE_EV_##sym), 0))                    \
-			trace_emit(trace_tc_, TRACE_EV_##sym, TRACE_NARGS_(__VA_ARGS__),         \
-				   TRACE_ARGS_(__VA_ARGS__));                                     \
+#define TRACE(tc, sym, ...)                                                              \
+	do {                                                                             \
+		struct trace_ctx *trace_tc_ = (tc);                                      \
+		if (__builtin_expect(trace_on(trace_tc_, TRACE_EV_##sym), 0))            \
+			trace_emit(trace_tc_, TRACE_EV_##sym, TRACE_NARGS_(__VA_ARGS__), \
+				   TRACE_ARGS_(__VA_ARGS__));                            \
 	} while (0)
 
 /* A field carrying a static string. */

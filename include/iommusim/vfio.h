@@ -42,7 +42,7 @@ extern "C" {
 #define VFIO_TYPE1_NESTING_IOMMU 6 /* obsolete; always reported absent */
 #define VFIO_SPAPR_TCE_v2_IOMMU 7
 #define VFIO_NOIOMMU_IOMMU 8
-#define VFIO_UNMAP_ALL 9     /* VFIO_DMA_UNMAP_FLAG_ALL is understood */
+#define VFIO_UNMAP_ALL 9 /* VFIO_DMA_UNMAP_FLAG_ALL is understood */
 #define VFIO_UPDATE_VADDR 10 /* the VADDR flags of map/unmap */
 
 #define VFIO_TYPE (';')
@@ -75,9 +75,9 @@ struct vfio_iommu_type1_info {
 	uint32_t argsz;
 	uint32_t flags;
 #define VFIO_IOMMU_INFO_PGSIZES (1u << 0) /* iova_pgsizes is valid */
-#define VFIO_IOMMU_INFO_CAPS (1u << 1)    /* cap_offset is valid */
-	iommufd_aligned_u64 iova_pgsizes;  /* bitmap of usable page sizes */
-	uint32_t cap_offset;               /* first capability, 0 if none fitted */
+#define VFIO_IOMMU_INFO_CAPS (1u << 1) /* cap_offset is valid */
+	iommufd_aligned_u64 iova_pgsizes; /* bitmap of usable page sizes */
+	uint32_t cap_offset; /* first capability, 0 if none fitted */
 	uint32_t pad;
 };
 IOMMUFD_SIZE(vfio_iommu_type1_info, 24);
@@ -125,7 +125,7 @@ IOMMUFD_OFF(vfio_iommu_type1_info_dma_avail, avail, 8);
 struct vfio_iommu_type1_dma_map {
 	uint32_t argsz;
 	uint32_t flags;
-#define VFIO_DMA_MAP_FLAG_READ (1u << 0)  /* devices may read */
+#define VFIO_DMA_MAP_FLAG_READ (1u << 0) /* devices may read */
 #define VFIO_DMA_MAP_FLAG_WRITE (1u << 1) /* devices may write */
 #define VFIO_DMA_MAP_FLAG_VADDR (1u << 2) /* re-point an existing map (not supported) */
 	iommufd_u64 vaddr;
@@ -143,7 +143,7 @@ IOMMUFD_OFF(vfio_iommu_type1_dma_map, size, 24);
 
 struct vfio_bitmap {
 	iommufd_u64 pgsize; /* bytes per bit */
-	iommufd_u64 size;   /* bytes of data */
+	iommufd_u64 size; /* bytes of data */
 	iommufd_u64 *data;
 };
 
@@ -152,8 +152,8 @@ struct vfio_iommu_type1_dma_unmap {
 	uint32_t argsz;
 	uint32_t flags;
 #define VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP (1u << 0) /* not supported */
-#define VFIO_DMA_UNMAP_FLAG_ALL (1u << 1)              /* iova and size must be 0 */
-#define VFIO_DMA_UNMAP_FLAG_VADDR (1u << 2)            /* not supported */
+#define VFIO_DMA_UNMAP_FLAG_ALL (1u << 1) /* iova and size must be 0 */
+#define VFIO_DMA_UNMAP_FLAG_VADDR (1u << 2) /* not supported */
 	iommufd_u64 iova;
 	iommufd_u64 size;
 	uint8_t data[];
@@ -165,7 +165,7 @@ IOMMUFD_OFF(vfio_iommu_type1_dma_unmap, iova, 8);
 IOMMUFD_OFF(vfio_iommu_type1_dma_unmap, size, 16);
 
 #define VFIO_IOMMU_UNMAP_DMA VFIO_IO_(14)
-#define VFIO_IOMMU_ENABLE VFIO_IO_(15)  /* SPAPR only: ENOTTY here */
+#define VFIO_IOMMU_ENABLE VFIO_IO_(15) /* SPAPR only: ENOTTY here */
 #define VFIO_IOMMU_DISABLE VFIO_IO_(16) /* SPAPR only: ENOTTY here */
 #define VFIO_IOMMU_DIRTY_PAGES VFIO_IO_(17) /* superseded by iommufd dirty tracking: ENOTTY */
 

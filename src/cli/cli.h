@@ -12,8 +12,8 @@
 enum cli_exit {
 	CLI_EXIT_OK = 0,
 	CLI_EXIT_FAILURE = 1, /* the job ran and found a failure */
-	CLI_EXIT_USAGE = 2,   /* bad command line */
-	CLI_EXIT_INPUT = 3,   /* bad input file or configuration */
+	CLI_EXIT_USAGE = 2, /* bad command line */
+	CLI_EXIT_INPUT = 3, /* bad input file or configuration */
 	CLI_EXIT_INTERNAL = 4 /* the simulator itself failed (out of memory, ...) */
 };
 

@@ -36,9 +36,12 @@ int cli_convert(int argc, char **argv)
 {
 	enum { O_FROM = 256, O_TO, O_SKIP, O_REDACT };
 	static const struct option opts[] = {
-		{ "from", required_argument, NULL, O_FROM }, { "to", required_argument, NULL, O_TO },
-		{ "skip-bad", no_argument, NULL, O_SKIP },   { "redact", optional_argument, NULL, O_REDACT },
-		{ "verbose", no_argument, NULL, 'v' },       { "help", no_argument, NULL, 'h' },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ "skip-bad", no_argument, NULL, O_SKIP },
+		{ "redact", optional_argument, NULL, O_REDACT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum rt_format from = RT_FMT_AUTO, to = RT_FMT_AUTO;
@@ -64,7 +67,8 @@ int cli_convert(int argc, char **argv)
 			else if (!strcmp(optarg, "linux"))
 				from = RT_FMT_LINUX;
 			else {
-				fprintf(stderr, "iommusim convert: --from: expected auto, text, binary or linux\n");
+				fprintf(stderr, "iommusim convert: --from: expected auto, text, "
+						"binary or linux\n");
 				return CLI_EXIT_USAGE;
 			}
 			break;
@@ -74,7 +78,8 @@ int cli_convert(int argc, char **argv)
 			else if (!strcmp(optarg, "binary"))
 				to = RT_FMT_BINARY;
 			else {
-				fprintf(stderr, "iommusim convert: --to: expected text or binary\n");
+				fprintf(stderr,
+					"iommusim convert: --to: expected text or binary\n");
 				return CLI_EXIT_USAGE;
 			}
 			break;
@@ -89,7 +94,9 @@ int cli_convert(int argc, char **argv)
 				errno = 0;
 				key = strtoull(optarg, &end, 0);
 				if (errno || !*optarg || *end) {
-					fprintf(stderr, "iommusim convert: --redact: not a number: '%s'\n", optarg);
+					fprintf(stderr,
+						"iommusim convert: --redact: not a number: '%s'\n",
+						optarg);
 					return CLI_EXIT_USAGE;
 				}
 			}
@@ -106,7 +113,8 @@ int cli_convert(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 2) {
-		fprintf(stderr, "iommusim convert: expected IN and OUT (try 'iommusim convert --help')\n");
+		fprintf(stderr,
+			"iommusim convert: expected IN and OUT (try 'iommusim convert --help')\n");
 		return CLI_EXIT_USAGE;
 	}
 	rt_trace_init(&t, NULL);
@@ -125,7 +133,8 @@ int cli_convert(int argc, char **argv)
 	}
 	if (verbose && st.lines)
 		fprintf(stderr,
-			"iommusim convert: %llu lines: %llu parsed, %llu header, %llu unrelated, %llu bad; %llu events\n",
+			"iommusim convert: %llu lines: %llu parsed, %llu header, %llu unrelated, "
+			"%llu bad; %llu events\n",
 			(unsigned long long)st.lines, (unsigned long long)st.parsed,
 			(unsigned long long)st.header, (unsigned long long)st.unrelated,
 			(unsigned long long)st.bad, (unsigned long long)st.events);

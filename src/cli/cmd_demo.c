@@ -65,7 +65,8 @@ static int demo_pinning(struct demo *d)
 	if (rc)
 		goto out;
 	mach_proc_set_rlimit_memlock(proc, 32 * MiB);
-	printf("  machine: %" PRIu64 " MiB of RAM; process pid %u, uid 1000, RLIMIT_MEMLOCK 32 MiB\n",
+	printf("  machine: %" PRIu64
+	       " MiB of RAM; process pid %u, uid 1000, RLIMIT_MEMLOCK 32 MiB\n",
 	       (uint64_t)(mach_ram_size(m) / MiB), mach_proc_pid(proc));
 
 	rc = mach_mmap(proc, 0, 64 * MiB, MACH_PROT_READ | MACH_PROT_WRITE, MACH_MAP_PRIVATE, NULL,
@@ -80,7 +81,8 @@ static int demo_pinning(struct demo *d)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = mach_user_charge_locked(user, npages, mach_proc_rlimit_memlock(proc) >> MACH_PAGE_SHIFT);
+	rc = mach_user_charge_locked(user, npages,
+				     mach_proc_rlimit_memlock(proc) >> MACH_PAGE_SHIFT);
 	check(d, rc == 0, "charge 16 MiB to the user's locked_vm (under the 32 MiB limit)");
 	rc = mach_pin_user_pages(proc, va, npages, MACH_PIN_WRITE, pfns);
 	check(d, rc == (long)npages, "long-term pin of 4096 pages (faults them in)");
@@ -106,8 +108,9 @@ static int demo_pinning(struct demo *d)
 	mach_proc_add_pinned(proc, -(int64_t)npages);
 	mach_user_uncharge_locked(user, npages);
 	mach_mem_stats(m, &st);
-	check(d, st.pinned_frames == 0 && st.free_frames == before.free_frames &&
-			 mach_user_locked_vm(user) == 0 && mach_proc_pinned_vm(proc) == 0,
+	check(d,
+	      st.pinned_frames == 0 && st.free_frames == before.free_frames &&
+		      mach_user_locked_vm(user) == 0 && mach_proc_pinned_vm(proc) == 0,
 	      "unpin + uncharge: every frame free again, locked_vm and pinned_vm back to 0");
 	rc = 0;
 	if (d->verbose)
@@ -243,20 +246,21 @@ static uint64_t demo_named(const struct replay_result *r, const char *name)
 
 static void demo_usage(FILE *out)
 {
-	fprintf(out, "usage: iommusim demo [--trace FILE] [--machine [--verbose]] [--help]\n\n"
-		     "The main demo: replays the default trace (traces/nvme-4k.trace) on every IOMMU\n"
-		     "model there is, with strict and with lazy invalidation, and prints the\n"
-		     "results side by side; then the adversarial mix (traces/mix.trace), where\n"
-		     "DMA after unmap shows stale-translation windows under lazy invalidation.\n"
-		     "A missing bundled trace is generated (the same bytes `iommusim gen` makes).\n"
-		     "  -t, --trace FILE  replay FILE instead of the default trace\n"
-		     "  -m, --machine     the older demonstration of the machine layer instead\n"
-		     "                    (pinning, host-backed and data-less memory)\n"
-		     "  -v, --verbose     with --machine: also print the trace of the first part\n"
-		     "  -h, --help        this text\n"
-		     "Exit 0 when every check came out right, 1 when one did not (e.g. a stale\n"
-		     "window under strict invalidation), 3 for an unreadable trace, 4 when the\n"
-		     "simulator failed.\n");
+	fprintf(out,
+		"usage: iommusim demo [--trace FILE] [--machine [--verbose]] [--help]\n\n"
+		"The main demo: replays the default trace (traces/nvme-4k.trace) on every IOMMU\n"
+		"model there is, with strict and with lazy invalidation, and prints the\n"
+		"results side by side; then the adversarial mix (traces/mix.trace), where\n"
+		"DMA after unmap shows stale-translation windows under lazy invalidation.\n"
+		"A missing bundled trace is generated (the same bytes `iommusim gen` makes).\n"
+		"  -t, --trace FILE  replay FILE instead of the default trace\n"
+		"  -m, --machine     the older demonstration of the machine layer instead\n"
+		"                    (pinning, host-backed and data-less memory)\n"
+		"  -v, --verbose     with --machine: also print the trace of the first part\n"
+		"  -h, --help        this text\n"
+		"Exit 0 when every check came out right, 1 when one did not (e.g. a stale\n"
+		"window under strict invalidation), 3 for an unreadable trace, 4 when the\n"
+		"simulator failed.\n");
 }
 
 /* ------------------------------------------------------------ the replay demo */
@@ -341,14 +345,14 @@ static void demo_table(const char *title, struct demo_col *cols, unsigned n)
 		printf(" %14s", h);
 	}
 	printf("\n");
-#define ROW(label, fmt, expr)                                  \
-	do {                                                   \
-		printf("%-34s", label);                        \
-		for (i = 0; i < n; i++) {                      \
+#define ROW(label, fmt, expr)                                       \
+	do {                                                        \
+		printf("%-34s", label);                             \
+		for (i = 0; i < n; i++) {                           \
 			const struct replay_result *r = &cols[i].r; \
-			printf(" %14" fmt, expr);              \
-		}                                              \
-		printf("\n");                                  \
+			printf(" %14" fmt, expr);                   \
+		}                                                   \
+		printf("\n");                                       \
 	} while (0)
 	ROW("DMA events", PRIu64, r->dma_events);
 	ROW("translations", PRIu64, r->translations);
@@ -394,8 +398,8 @@ static int demo_replay(const char *trace_path)
 		bool ok_stale = c->lazy || c->r.stale == 0;
 		bool ok_ref = c->r.unexpected_faults == 0;
 
-		printf("  [%s] %-6s %-6s %-10s %s\n", ok_stale && ok_ref ? " ok " : "FAIL", c->m->name,
-		       c->lazy ? "lazy" : "strict", i < n ? "default" : "mix",
+		printf("  [%s] %-6s %-6s %-10s %s\n", ok_stale && ok_ref ? " ok " : "FAIL",
+		       c->m->name, c->lazy ? "lazy" : "strict", i < n ? "default" : "mix",
 		       c->lazy ? "no fault on a mapped IOVA (stale windows allowed: lazy)"
 			       : "no fault on a mapped IOVA, no stale window");
 		bad += !(ok_stale && ok_ref);

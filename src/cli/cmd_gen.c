@@ -13,32 +13,32 @@
 
 static void gen_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: iommusim gen KIND [options] -o FILE\n"
-		"\n"
-		"Generate a workload trace. KIND is one of:\n"
-		"  nic-ring       NIC RX/TX rings, persistent ring and buffer mappings\n"
-		"  nic-perpacket  NIC RX/TX rings, one map/unmap per packet buffer\n"
-		"  nvme           NVMe-style 4 KiB random I/O, one mapping per I/O\n"
-		"  gpu            GPU-style bulk buffers on huge pages\n"
-		"  mix            random/adversarial mix (faults, stale windows, copies)\n"
-		"\n"
-		"options (0 or absent: the kind's default):\n"
-		"  -o, --output FILE     output file ('-': stdout)\n"
-		"      --to text|binary  output format (default: by extension, .rtb/.bin = binary)\n"
-		"  -s, --seed N          random seed (default 1)\n"
-		"  -n, --count N         packets / I/Os / transfers / steps (default 10000)\n"
-		"  -q, --queues N        rings / queues / GPU streams\n"
-		"  -d, --depth N         ring entries / queue depth / GPU buffers\n"
-		"      --size BYTES      packet / I/O / chunk size\n"
-		"      --buf-size BYTES  GPU buffer size, NVMe data region, mix region\n"
-		"      --rate NS         mean simulated time between operations\n"
-		"      --rx-percent P    NIC: share of RX packets; NVMe: share of reads\n"
-		"      --strict-flush    emit a flush after every unmap\n"
-		"      --vendor NAME     IOMMU model named in the trace (default vtd)\n"
-		"      --config TEXT     model configuration text (\"key=value ...\")\n"
-		"  -h, --help            this text\n"
-		"\nSizes accept K, M, G suffixes. Same kind, options and seed: same bytes.\n");
+	fprintf(out, "usage: iommusim gen KIND [options] -o FILE\n"
+		     "\n"
+		     "Generate a workload trace. KIND is one of:\n"
+		     "  nic-ring       NIC RX/TX rings, persistent ring and buffer mappings\n"
+		     "  nic-perpacket  NIC RX/TX rings, one map/unmap per packet buffer\n"
+		     "  nvme           NVMe-style 4 KiB random I/O, one mapping per I/O\n"
+		     "  gpu            GPU-style bulk buffers on huge pages\n"
+		     "  mix            random/adversarial mix (faults, stale windows, copies)\n"
+		     "\n"
+		     "options (0 or absent: the kind's default):\n"
+		     "  -o, --output FILE     output file ('-': stdout)\n"
+		     "      --to text|binary  output format (default: by extension, .rtb/.bin = "
+		     "binary)\n"
+		     "  -s, --seed N          random seed (default 1)\n"
+		     "  -n, --count N         packets / I/Os / transfers / steps (default 10000)\n"
+		     "  -q, --queues N        rings / queues / GPU streams\n"
+		     "  -d, --depth N         ring entries / queue depth / GPU buffers\n"
+		     "      --size BYTES      packet / I/O / chunk size\n"
+		     "      --buf-size BYTES  GPU buffer size, NVMe data region, mix region\n"
+		     "      --rate NS         mean simulated time between operations\n"
+		     "      --rx-percent P    NIC: share of RX packets; NVMe: share of reads\n"
+		     "      --strict-flush    emit a flush after every unmap\n"
+		     "      --vendor NAME     IOMMU model named in the trace (default vtd)\n"
+		     "      --config TEXT     model configuration text (\"key=value ...\")\n"
+		     "  -h, --help            this text\n"
+		     "\nSizes accept K, M, G suffixes. Same kind, options and seed: same bytes.\n");
 }
 
 static int num(const char *opt, const char *s, uint64_t *out)
@@ -49,8 +49,10 @@ static int num(const char *opt, const char *s, uint64_t *out)
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (end != s && *end && !end[1]) {
-		unsigned sh = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 :
-			      *end == 'G' || *end == 'g' ? 30 : 0;
+		unsigned sh = *end == 'K' || *end == 'k'   ? 10
+			      : *end == 'M' || *end == 'm' ? 20
+			      : *end == 'G' || *end == 'g' ? 30
+							   : 0;
 
 		if (sh && v <= (~0ull >> sh)) {
 			v <<= sh;
@@ -69,13 +71,20 @@ int cli_gen(int argc, char **argv)
 {
 	enum { O_TO = 256, O_SIZE, O_BUF, O_RATE, O_RX, O_STRICT, O_VENDOR, O_CONFIG };
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' }, { "to", required_argument, NULL, O_TO },
-		{ "seed", required_argument, NULL, 's' },   { "count", required_argument, NULL, 'n' },
-		{ "queues", required_argument, NULL, 'q' }, { "depth", required_argument, NULL, 'd' },
-		{ "size", required_argument, NULL, O_SIZE }, { "buf-size", required_argument, NULL, O_BUF },
-		{ "rate", required_argument, NULL, O_RATE }, { "rx-percent", required_argument, NULL, O_RX },
-		{ "strict-flush", no_argument, NULL, O_STRICT }, { "vendor", required_argument, NULL, O_VENDOR },
-		{ "config", required_argument, NULL, O_CONFIG }, { "help", no_argument, NULL, 'h' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "to", required_argument, NULL, O_TO },
+		{ "seed", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "size", required_argument, NULL, O_SIZE },
+		{ "buf-size", required_argument, NULL, O_BUF },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "rx-percent", required_argument, NULL, O_RX },
+		{ "strict-flush", no_argument, NULL, O_STRICT },
+		{ "vendor", required_argument, NULL, O_VENDOR },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rt_gen_params p;
@@ -115,7 +124,10 @@ int cli_gen(int argc, char **argv)
 		case 'd':
 		case O_SIZE:
 		case O_RX:
-			if (num(c == 'q' ? "--queues" : c == 'd' ? "--depth" : c == O_SIZE ? "--size" : "--rx-percent",
+			if (num(c == 'q'      ? "--queues"
+				: c == 'd'    ? "--depth"
+				: c == O_SIZE ? "--size"
+					      : "--rx-percent",
 				optarg, &v))
 				return CLI_EXIT_USAGE;
 			if (v > UINT32_MAX) {
@@ -161,7 +173,8 @@ int cli_gen(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (rt_gen_kind_from_name(argv[optind], &kind)) {
-		fprintf(stderr, "iommusim gen: unknown kind '%s' (try 'iommusim gen --help')\n", argv[optind]);
+		fprintf(stderr, "iommusim gen: unknown kind '%s' (try 'iommusim gen --help')\n",
+			argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
 	if (!outpath) {
@@ -171,7 +184,8 @@ int cli_gen(int argc, char **argv)
 	rt_trace_init(&t, NULL);
 	ret = rt_gen(kind, &p, &t);
 	if (ret == -EINVAL) {
-		fprintf(stderr, "iommusim gen: %s: parameters out of range (see --help)\n", argv[optind]);
+		fprintf(stderr, "iommusim gen: %s: parameters out of range (see --help)\n",
+			argv[optind]);
 		rt_trace_free(&t);
 		return CLI_EXIT_USAGE;
 	}

@@ -40,7 +40,8 @@ static void knob_table(const struct replay_knob *k, size_t n, const void *defaul
 
 int cli_info(int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
 	const struct replay_model *const *models;
 	struct replay_settings s;
 	const struct replay_knob *ek;

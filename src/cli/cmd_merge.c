@@ -67,11 +67,11 @@ static char *slurp(const char *path)
 
 int cli_merge(int argc, char **argv)
 {
-	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-					     {"table", no_argument, NULL, 't'},
-					     {"partial", no_argument, NULL, 'p'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
+					      { "table", no_argument, NULL, 't' },
+					      { "partial", no_argument, NULL, 'p' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
 	const char *out_path = NULL;
 	bool table = false, partial = false;
 	char **rows = NULL;

@@ -82,26 +82,26 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"model", required_argument, NULL, 'm'},
-	{"set", required_argument, NULL, 's'},
-	{"iotlb", required_argument, NULL, OPT_IOTLB},
-	{"inval", required_argument, NULL, OPT_INVAL},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"json", no_argument, NULL, 'j'},
-	{"output", required_argument, NULL, 'o'},
-	{"threads", required_argument, NULL, 't'},
-	{"plot", required_argument, NULL, OPT_PLOT},
-	{"metric", required_argument, NULL, OPT_METRIC},
-	{"emit-jobs", required_argument, NULL, OPT_EMIT},
-	{"job-dir", required_argument, NULL, OPT_JOBDIR},
-	{"job", required_argument, NULL, OPT_JOB},
-	{"trace-out", required_argument, NULL, OPT_TRACE_OUT},
-	{"trace-events", required_argument, NULL, OPT_TRACE_EVENTS},
-	{"format", required_argument, NULL, 'f'},
-	{"skip-bad", no_argument, NULL, OPT_SKIP_BAD},
-	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "model", required_argument, NULL, 'm' },
+	{ "set", required_argument, NULL, 's' },
+	{ "iotlb", required_argument, NULL, OPT_IOTLB },
+	{ "inval", required_argument, NULL, OPT_INVAL },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "json", no_argument, NULL, 'j' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "metric", required_argument, NULL, OPT_METRIC },
+	{ "emit-jobs", required_argument, NULL, OPT_EMIT },
+	{ "job-dir", required_argument, NULL, OPT_JOBDIR },
+	{ "job", required_argument, NULL, OPT_JOB },
+	{ "trace-out", required_argument, NULL, OPT_TRACE_OUT },
+	{ "trace-events", required_argument, NULL, OPT_TRACE_EVENTS },
+	{ "format", required_argument, NULL, 'f' },
+	{ "skip-bad", no_argument, NULL, OPT_SKIP_BAD },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* ------------------------------------------------------------ shared helpers */
@@ -109,7 +109,7 @@ static const struct option long_opts[] = {
 int cli_load_trace(const char *cmd, const char *path, enum rt_format fmt, bool skip_bad,
 		   struct rt_trace *t)
 {
-	struct rt_read_opts ro = {.name = path, .skip_bad = skip_bad};
+	struct rt_read_opts ro = { .name = path, .skip_bad = skip_bad };
 	struct rt_linux_stats st;
 	struct rt_error err;
 	char msg[512];
@@ -134,7 +134,7 @@ int cli_load_trace(const char *cmd, const char *path, enum rt_format fmt, bool s
 
 int cli_parse_format(const char *s, enum rt_format *out)
 {
-	static const char *const names[] = {"auto", "text", "binary", "linux"};
+	static const char *const names[] = { "auto", "text", "binary", "linux" };
 
 	for (unsigned i = 0; i < 4; i++)
 		if (!strcmp(s, names[i])) {
@@ -562,12 +562,12 @@ int cli_replay(int argc, char **argv)
 
 	/* One run: the plain configuration, or job N of the sweep. */
 	{
-		struct replay_opts o = {0};
+		struct replay_opts o = { 0 };
 		struct replay_result res;
 		struct replay_config jc;
 		struct progress pr;
 		const char *values[REPLAY_MAX_AXES], *keys[REPLAY_MAX_AXES];
-		struct replay_row_info info = {0};
+		struct replay_row_info info = { 0 };
 
 		rc = replay_sweep_config(&sw, job < 0 ? 0 : (unsigned)job, &cfg, &jc, err,
 					 sizeof(err));
@@ -619,7 +619,7 @@ int cli_replay(int argc, char **argv)
 		info.param_keys = keys;
 		info.param_values = values;
 		if (json) {
-			struct replay_buf b = {0};
+			struct replay_buf b = { 0 };
 
 			if (replay_result_json(&res, &info, &b)) {
 				ret = CLI_EXIT_INTERNAL;

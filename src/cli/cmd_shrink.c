@@ -49,13 +49,13 @@ static void usage(FILE *out)
 
 int cli_shrink(int argc, char **argv)
 {
-	static const struct option opts[] = {{"until", required_argument, NULL, 'u'},
-					     {"output", required_argument, NULL, 'o'},
-					     {"model", required_argument, NULL, 'm'},
-					     {"set", required_argument, NULL, 's'},
-					     {"format", required_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = { { "until", required_argument, NULL, 'u' },
+					      { "output", required_argument, NULL, 'o' },
+					      { "model", required_argument, NULL, 'm' },
+					      { "set", required_argument, NULL, 's' },
+					      { "format", required_argument, NULL, 'f' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
 	const char *until = NULL, *out_path = NULL;
 	struct replay_shrink_stats st;
 	enum rt_format fmt = RT_FMT_AUTO;

@@ -57,7 +57,7 @@ struct fault_ctx {
 	/* Protected by lock. */
 	enum fault_mode mode;
 	uint32_t classes;
-	char *pattern;      /* NULL: any name */
+	char *pattern; /* NULL: any name */
 	size_t pattern_len; /* without the trailing '*' when prefix */
 	bool prefix;
 	pthread_t armer;

@@ -59,7 +59,8 @@ size_t iommu_pgsize(const struct iommu_domain *d, uint64_t iova, uint64_t paddr,
 	candidates = bitmap & (fls64(size) >= 64 ? ~0ULL : ((1ULL << fls64(size)) - 1));
 	/* ...and to which both addresses are aligned. */
 	if (addr_merge)
-		candidates &= (1ULL << (ffs64(addr_merge) - 1)) | ((1ULL << (ffs64(addr_merge) - 1)) - 1);
+		candidates &=
+			(1ULL << (ffs64(addr_merge) - 1)) | ((1ULL << (ffs64(addr_merge) - 1)) - 1);
 	assert(candidates);
 	shift = fls64(candidates) - 1;
 	pgsize = 1ULL << shift;

@@ -84,8 +84,8 @@ static inline void iommu_iotlb_gather_add_range(struct iommu_iotlb_gather *g, ui
 }
 
 /* True when @g already holds a range and [iova, iova + size) does not touch it. */
-static inline bool iommu_iotlb_gather_is_disjoint(const struct iommu_iotlb_gather *g,
-						  uint64_t iova, size_t size)
+static inline bool iommu_iotlb_gather_is_disjoint(const struct iommu_iotlb_gather *g, uint64_t iova,
+						  size_t size)
 {
 	uint64_t start = iova, end = iova + size - 1;
 
@@ -102,8 +102,8 @@ struct iommu_domain_ops {
 	int (*map_pages)(struct iommu_domain *d, uint64_t iova, uint64_t paddr, size_t pgsize,
 			 size_t pgcount, int prot, size_t *mapped);
 	/* Returns bytes unmapped; adds the range to @gather. */
-	size_t (*unmap_pages)(struct iommu_domain *d, uint64_t iova, size_t pgsize,
-			      size_t pgcount, struct iommu_iotlb_gather *gather);
+	size_t (*unmap_pages)(struct iommu_domain *d, uint64_t iova, size_t pgsize, size_t pgcount,
+			      struct iommu_iotlb_gather *gather);
 	/* Physical address for @iova, or 0 when nothing is mapped there. */
 	uint64_t (*iova_to_phys)(struct iommu_domain *d, uint64_t iova);
 	void (*iotlb_sync)(struct iommu_domain *d, struct iommu_iotlb_gather *gather);
@@ -137,19 +137,19 @@ struct iommu_domain {
 	} geometry;
 	struct mach *mach;
 	struct iommu_device *owner; /* the driver instance that made it (holds a reference) */
-	unsigned int attached;      /* endpoints attached, atomic; must be 0 at free */
-	uint32_t alloc_flags;       /* IOMMU_HWPT_ALLOC_* the domain was made with */
+	unsigned int attached; /* endpoints attached, atomic; must be 0 at free */
+	uint32_t alloc_flags; /* IOMMU_HWPT_ALLOC_* the domain was made with */
 };
 
 /* ------------------------------------------------------ reserved regions */
 
 /* The kernel's enum iommu_resv_type. */
 enum iommu_resv_type {
-	IOMMU_RESV_DIRECT,           /* must stay identity mapped */
+	IOMMU_RESV_DIRECT, /* must stay identity mapped */
 	IOMMU_RESV_DIRECT_RELAXABLE, /* identity mapped, may be given up for assignment */
-	IOMMU_RESV_RESERVED,         /* never mapped */
-	IOMMU_RESV_MSI,              /* hardware MSI window */
-	IOMMU_RESV_SW_MSI,           /* software-managed MSI window */
+	IOMMU_RESV_RESERVED, /* never mapped */
+	IOMMU_RESV_MSI, /* hardware MSI window */
+	IOMMU_RESV_SW_MSI, /* software-managed MSI window */
 };
 
 struct iommu_resv_region {
@@ -210,7 +210,7 @@ struct iommu_device {
 	const struct iommu_device_ops *ops;
 	struct mach *mach;
 	unsigned int refs; /* atomic; the creator holds the first */
-	void *priv;        /* driver data */
+	void *priv; /* driver data */
 };
 
 /* Initialise an instance the driver embedded in its own structure (refs = 1). */
@@ -226,15 +226,15 @@ void iommu_device_put(struct iommu_device *iommu);
 
 /* An endpoint as the iommu core sees it (the kernel's struct device + dev_iommu). */
 struct iommu_dev {
-	uint32_t id;                 /* requester / stream / function id on its bus */
-	const char *name;            /* must outlive the trace context (static or long-lived) */
-	struct iommu_device *iommu;  /* the instance it sits behind (holds a reference) */
+	uint32_t id; /* requester / stream / function id on its bus */
+	const char *name; /* must outlive the trace context (static or long-lived) */
+	struct iommu_device *iommu; /* the instance it sits behind (holds a reference) */
 	struct iommu_domain *domain; /* current domain, NULL = blocked; under the caller's lock */
-	uint32_t max_pasids;         /* 0: no PASID capability, else 1 << width */
-	uint32_t pasid_caps;         /* IOMMU_HW_CAP_PCI_PASID_EXEC / _PRIV */
-	bool pci;                    /* a PCI function (PASID caps are reported for PCI only) */
-	void *dma_owner;             /* who claimed it (an iommufd device), atomic; NULL = none */
-	void *priv;                  /* driver data */
+	uint32_t max_pasids; /* 0: no PASID capability, else 1 << width */
+	uint32_t pasid_caps; /* IOMMU_HW_CAP_PCI_PASID_EXEC / _PRIV */
+	bool pci; /* a PCI function (PASID caps are reported for PCI only) */
+	void *dma_owner; /* who claimed it (an iommufd device), atomic; NULL = none */
+	void *priv; /* driver data */
 };
 
 /*

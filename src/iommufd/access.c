@@ -154,7 +154,8 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint6
 	for (;;) {
 		struct iommufd_access *access, *found = NULL;
 
-		list_for_each_entry(access, &iopt->access_list, iopt_node) {
+		list_for_each_entry(access, &iopt->access_list, iopt_node)
+		{
 			if (access->iopt_access_id > pos) {
 				found = access;
 				break;
@@ -220,10 +221,9 @@ static void unpin_range(struct io_pagetable *iopt, uint64_t iova, uint64_t last_
 	struct iopt_area_contig_iter iter;
 	struct iopt_area *area;
 
-	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova)
-		iopt_area_remove_access(
-			area, iopt_area_iova_to_index(area, iter.cur_iova),
-			iopt_area_iova_to_index(area, min(last_iova, iopt_area_last_iova(area))));
+	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) iopt_area_remove_access(
+		area, iopt_area_iova_to_index(area, iter.cur_iova),
+		iopt_area_iova_to_index(area, min(last_iova, iopt_area_last_iova(area))));
 }
 
 int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova, uint64_t length,
@@ -245,7 +245,8 @@ int iommufd_access_pin_pages(struct iommufd_access *access, uint64_t iova, uint6
 	rc = access_lock_iopt(access, &iopt);
 	if (rc)
 		return rc;
-	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova)
+	{
 		uint64_t last = min(last_iova, iopt_area_last_iova(area));
 		uint64_t last_index = iopt_area_iova_to_index(area, last);
 		uint64_t index = iopt_area_iova_to_index(area, iter.cur_iova);
@@ -307,15 +308,16 @@ int iommufd_access_rw(struct iommufd_access *access, uint64_t iova, void *data, 
 	rc = access_lock_iopt(access, &iopt);
 	if (rc)
 		return rc;
-	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova)
+	{
 		uint64_t last = min(last_iova, iopt_area_last_iova(area));
 		uint64_t bytes = last - iter.cur_iova + 1;
 
 		rc = check_area_access(area, flags);
 		if (rc)
 			break;
-		rc = iopt_pages_rw_access(area->pages, iopt_area_start_byte(area, iter.cur_iova), buf,
-					  bytes, flags);
+		rc = iopt_pages_rw_access(area->pages, iopt_area_start_byte(area, iter.cur_iova),
+					  buf, bytes, flags);
 		if (rc)
 			break;
 		buf += bytes;

@@ -55,7 +55,7 @@ struct iommufd_device {
 	struct iommufd_object obj; /* first */
 	struct iommufd_ctx *ictx;
 	struct iommu_dev *dev;
-	pthread_mutex_t lock;             /* the kernel's igroup->lock */
+	pthread_mutex_t lock; /* the kernel's igroup->lock */
 	struct iommufd_hw_pagetable *hwpt; /* attached HWPT, NULL when blocked; under lock */
 	bool enforce_cache_coherency;
 };

@@ -33,8 +33,9 @@ struct iommufd_hwpt_paging *iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx,
 						      struct iommufd_device *idev, uint32_t flags,
 						      bool immediate_attach, int *err)
 {
-	const uint32_t valid_flags = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
-				     IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
+	const uint32_t valid_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
+				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_FAULT_ID_VALID |
+				     IOMMU_HWPT_ALLOC_PASID;
 	struct iommufd_hwpt_paging *hp;
 	struct iommu_domain *domain;
 	int rc;
@@ -111,8 +112,7 @@ static void hwpt_paging_teardown(struct iommufd_hwpt_paging *hp)
 
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 {
-	struct iommufd_hwpt_paging *hp =
-		container_of(obj, struct iommufd_hwpt_paging, common.obj);
+	struct iommufd_hwpt_paging *hp = container_of(obj, struct iommufd_hwpt_paging, common.obj);
 	bool linked = false;
 
 	if (hp->ioas) {
@@ -130,8 +130,7 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 /* The creator still holds ioas->mutex: unlink here, without taking it again. */
 void iommufd_hwpt_paging_abort(struct iommufd_object *obj)
 {
-	struct iommufd_hwpt_paging *hp =
-		container_of(obj, struct iommufd_hwpt_paging, common.obj);
+	struct iommufd_hwpt_paging *hp = container_of(obj, struct iommufd_hwpt_paging, common.obj);
 
 	if (hp->ioas && !list_empty(&hp->hwpt_item)) {
 		list_del_init(&hp->hwpt_item);

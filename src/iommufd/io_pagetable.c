@@ -82,7 +82,8 @@ static struct iopt_area *area_iter_next(struct iopt_area *a, uint64_t s, uint64_
 }
 
 struct iopt_area *iopt_area_contig_init(struct iopt_area_contig_iter *iter,
-					struct io_pagetable *iopt, uint64_t iova, uint64_t last_iova)
+					struct io_pagetable *iopt, uint64_t iova,
+					uint64_t last_iova)
 {
 	iter->cur_iova = iova;
 	iter->last_iova = last_iova;
@@ -146,8 +147,8 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t u
 	if (align < iopt->iova_alignment)
 		return -EINVAL;
 
-	itree_for_each_span(&span, &iopt->allowed_itree, IOPT_PAGE_SIZE,
-			    UINT64_MAX - IOPT_PAGE_SIZE) {
+	itree_for_each_span (&span, &iopt->allowed_itree, IOPT_PAGE_SIZE,
+			     UINT64_MAX - IOPT_PAGE_SIZE) {
 		uint64_t a_start, a_last, pos, hs, hl;
 
 		if (itree_empty(&iopt->allowed_itree)) {
@@ -226,7 +227,8 @@ static int iopt_alloc_area_pages(struct io_pagetable *iopt, struct list_head *pa
 	uint64_t iova;
 	int rc = 0;
 
-	list_for_each_entry(elm, pages_list, next) {
+	list_for_each_entry(elm, pages_list, next)
+	{
 		elm->area = fault_zalloc(iopt->ictx->fc, "iopt.area", sizeof(*elm->area));
 		if (!elm->area)
 			return -ENOMEM;
@@ -254,7 +256,8 @@ static int iopt_alloc_area_pages(struct io_pagetable *iopt, struct list_head *pa
 			goto out_unlock;
 	}
 	iova = *dst_iova;
-	list_for_each_entry(elm, pages_list, next) {
+	list_for_each_entry(elm, pages_list, next)
+	{
 		rc = iopt_insert_area(iopt, elm->area, elm->pages, iova, elm->start_byte,
 				      elm->length, iommu_prot);
 		if (rc)
@@ -284,7 +287,8 @@ static void iopt_free_pages_list(struct list_head *pages_list)
 {
 	struct iopt_pages_list *elm, *tmp;
 
-	list_for_each_entry_safe(elm, tmp, pages_list, next) {
+	list_for_each_entry_safe(elm, tmp, pages_list, next)
+	{
 		if (elm->area)
 			iopt_abort_area(elm->area);
 		if (elm->pages)
@@ -299,14 +303,16 @@ static int iopt_fill_domains_pages(struct list_head *pages_list)
 	struct iopt_pages_list *elm, *undo;
 	int rc;
 
-	list_for_each_entry(elm, pages_list, next) {
+	list_for_each_entry(elm, pages_list, next)
+	{
 		rc = iopt_area_fill_domains(elm->area, elm->pages);
 		if (rc)
 			goto err_undo;
 	}
 	return 0;
 err_undo:
-	list_for_each_entry(undo, pages_list, next) {
+	list_for_each_entry(undo, pages_list, next)
+	{
 		if (undo == elm)
 			break;
 		iopt_area_unfill_domains(undo->area, undo->pages);
@@ -314,8 +320,8 @@ err_undo:
 	return rc;
 }
 
-static int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list,
-			  uint64_t length, uint64_t *dst_iova, int iommu_prot, unsigned int flags)
+static int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_list, uint64_t length,
+			  uint64_t *dst_iova, int iommu_prot, unsigned int flags)
 {
 	struct iopt_pages_list *elm;
 	int rc;
@@ -329,7 +335,8 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct list_head *pages_lis
 	if (rc)
 		goto out_unlock_domains;
 	pthread_rwlock_wrlock(&iopt->iova_rwsem);
-	list_for_each_entry(elm, pages_list, next) {
+	list_for_each_entry(elm, pages_list, next)
+	{
 		/* published inside domains_rwsem so a later attach fills it; the list's ref moves */
 		elm->area->pages = elm->pages;
 		elm->pages = NULL;
@@ -345,7 +352,7 @@ static int map_single(struct iommufd_ctx *ictx, struct io_pagetable *iopt, struc
 		      uint64_t start_byte, uint64_t *iova, uint64_t length, int iommu_prot,
 		      unsigned int flags)
 {
-	struct iopt_pages_list elm = {0};
+	struct iopt_pages_list elm = { 0 };
 	LIST_HEAD(pages_list);
 	int rc;
 
@@ -404,7 +411,8 @@ static int iopt_get_pages_list(struct io_pagetable *iopt, uint64_t iova, uint64_
 		return -EOVERFLOW;
 
 	pthread_rwlock_rdlock(&iopt->iova_rwsem);
-	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova) {
+	iopt_for_each_contig_area(&iter, area, iopt, iova, last_iova)
+	{
 		uint64_t last = min(last_iova, iopt_area_last_iova(area));
 		struct iopt_pages_list *elm;
 
@@ -514,8 +522,7 @@ out_unlock:
 	return rc;
 }
 
-int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
-		    uint64_t *unmapped)
+int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length, uint64_t *unmapped)
 {
 	uint64_t last;
 
@@ -742,8 +749,8 @@ static int iopt_calculate_iova_alignment(struct io_pagetable *iopt)
 	for (unsigned int i = 0; i < iopt->ndomains; i++)
 		align = max(align, UINT64_C(1) << (ffs64(iopt->domains[i]->pgsize_bitmap) - 1));
 	pthread_mutex_lock(&iopt->access_lock);
-	list_for_each_entry(access, &iopt->access_list, iopt_node)
-		align = max(align, access->iova_alignment);
+	list_for_each_entry(access, &iopt->access_list, iopt_node) align =
+		max(align, access->iova_alignment);
 	pthread_mutex_unlock(&iopt->access_lock);
 	if (align > iopt->iova_alignment) {
 		int rc = iopt_check_iova_alignment(iopt, align);
@@ -841,8 +848,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain
 		unsigned int ncap = iopt->domains_cap ? iopt->domains_cap * 2 : 4;
 		struct iommu_domain **n;
 
-		n = fault_realloc(iopt->ictx->fc, "iopt.domains", iopt->domains,
-				  ncap * sizeof(*n));
+		n = fault_realloc(iopt->ictx->fc, "iopt.domains", iopt->domains, ncap * sizeof(*n));
 		if (!n) {
 			rc = -ENOMEM;
 			goto out_reserved;

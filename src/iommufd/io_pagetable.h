@@ -88,14 +88,14 @@ struct iopt_reserved {
 };
 
 struct iopt_area {
-	struct itree_node node;       /* iova [start, last] in iopt->area_itree */
+	struct itree_node node; /* iova [start, last] in iopt->area_itree */
 	struct itree_node pages_node; /* page indexes in pages->domains_itree */
 	struct io_pagetable *iopt;
 	struct iopt_pages *pages;
 	struct iommu_domain *storage_domain; /* under pages->mutex */
 	unsigned int page_offset; /* byte offset of node.start within its first page */
 	int iommu_prot;
-	bool prevent_access;       /* an unmap is waiting for accesses to leave */
+	bool prevent_access; /* an unmap is waiting for accesses to leave */
 	unsigned int num_accesses; /* under pages->mutex and iova_rwsem (read) */
 };
 
@@ -118,14 +118,14 @@ struct iopt_pages {
 	const size_t *temp_limit; /* the context's cap on batch memory */
 
 	enum iopt_address_type type;
-	uint64_t uptr;          /* USER: page-aligned VA of index 0 */
+	uint64_t uptr; /* USER: page-aligned VA of index 0 */
 	struct mach_file *file; /* FILE: a reference */
-	uint64_t start;         /* FILE: page-aligned byte offset of index 0 */
+	uint64_t start; /* FILE: page-aligned byte offset of index 0 */
 	bool writable;
 	int account_mode; /* enum iopt_account_mode */
 
 	struct sparse_array pinned_pfns; /* index -> pfn, for accesses */
-	struct itree_root access_itree;  /* struct iopt_pages_access */
+	struct itree_root access_itree; /* struct iopt_pages_access */
 	struct itree_root domains_itree; /* iopt_area.pages_node of filled areas */
 };
 
@@ -193,7 +193,8 @@ struct iopt_area_contig_iter {
 	struct iopt_area *area;
 };
 struct iopt_area *iopt_area_contig_init(struct iopt_area_contig_iter *iter,
-					struct io_pagetable *iopt, uint64_t iova, uint64_t last_iova);
+					struct io_pagetable *iopt, uint64_t iova,
+					uint64_t last_iova);
 struct iopt_area *iopt_area_contig_next(struct iopt_area_contig_iter *iter);
 static inline bool iopt_area_contig_done(const struct iopt_area_contig_iter *iter)
 {
@@ -210,8 +211,8 @@ static inline bool iopt_area_contig_is_aligned(const struct iopt_area_contig_ite
 		return false;
 	return true;
 }
-#define iopt_for_each_contig_area(iter, area, iopt, iova, last_iova)                             \
-	for (area = iopt_area_contig_init(iter, iopt, iova, last_iova); area;                     \
+#define iopt_for_each_contig_area(iter, area, iopt, iova, last_iova)          \
+	for (area = iopt_area_contig_init(iter, iopt, iova, last_iova); area; \
 	     area = iopt_area_contig_next(iter))
 
 /*
@@ -237,8 +238,7 @@ int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt, uin
 /* COPY: map what [src_iova, +length) of @src maps, sharing its iopt_pages. */
 int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *dst,
 	      uint64_t *dst_iova, uint64_t length, int iommu_prot, unsigned int flags);
-int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
-		    uint64_t *unmapped);
+int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length, uint64_t *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
 /*
  * Make each of @iovas the last byte of an area, splitting the area that
@@ -269,8 +269,8 @@ int iopt_check_invariants(struct io_pagetable *iopt);
 
 /* ------------------------------------------------------- pages (pages.c) */
 
-struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr,
-					 uint64_t length, bool writable, int *err);
+struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr, uint64_t length,
+					 bool writable, int *err);
 struct iopt_pages *iopt_alloc_file_pages(struct iommufd_ctx *ictx, struct mach_file *file,
 					 uint64_t start, uint64_t length, bool writable, int *err);
 void iopt_get_pages(struct iopt_pages *pages);
@@ -290,8 +290,8 @@ void iopt_area_unfill_domain(struct iopt_area *area, struct iopt_pages *pages,
 int iopt_area_add_access(struct iopt_area *area, uint64_t start_index, uint64_t last_index,
 			 uint64_t *out_pfns, unsigned int flags);
 void iopt_area_remove_access(struct iopt_area *area, uint64_t start_index, uint64_t last_index);
-int iopt_pages_rw_access(struct iopt_pages *pages, uint64_t start_byte, void *data,
-			 uint64_t length, unsigned int flags);
+int iopt_pages_rw_access(struct iopt_pages *pages, uint64_t start_byte, void *data, uint64_t length,
+			 unsigned int flags);
 
 int iopt_pages_check(struct iopt_pages *pages);
 

@@ -69,12 +69,12 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	cmd->num_iovas = 0;
 	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
 	/* the usable IOVA is everything not reserved */
-	itree_for_each_span(&span, &ioas->iopt.reserved_itree, 0, UINT64_MAX) {
+	itree_for_each_span (&span, &ioas->iopt.reserved_itree, 0, UINT64_MAX) {
 		if (!span.is_hole)
 			continue;
 		if (cmd->num_iovas < max_iovas) {
-			struct iommu_iova_range elm = {.start = span.start_hole,
-						       .last = span.last_hole};
+			struct iommu_iova_range elm = { .start = span.start_hole,
+							.last = span.last_hole };
 
 			rc = iommufd_copy_to_user(cmd->allowed_iovas + cmd->num_iovas * sizeof(elm),
 						  &elm, sizeof(elm));
@@ -123,7 +123,8 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 					    sizeof(range));
 		if (rc)
 			goto out_free;
-		if (range.start >= range.last || itree_iter_first(&allowed, range.start, range.last)) {
+		if (range.start >= range.last ||
+		    itree_iter_first(&allowed, range.start, range.last)) {
 			rc = -EINVAL;
 			goto out_free;
 		}
@@ -249,8 +250,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 
 	if (cmd->flags & ~MAP_FLAGS)
 		return -EOPNOTSUPP;
-	if (cmd->length >= UINT64_MAX || cmd->src_iova >= UINT64_MAX ||
-	    cmd->dst_iova >= UINT64_MAX)
+	if (cmd->length >= UINT64_MAX || cmd->src_iova >= UINT64_MAX || cmd->dst_iova >= UINT64_MAX)
 		return -EOVERFLOW;
 	/*
 	 * Unlike IOAS_MAP, COPY does not insist on READABLE or WRITEABLE: the

@@ -96,7 +96,7 @@ enum iommufd_object_type {
 struct iommufd_object {
 	uint32_t id;
 	enum iommufd_object_type type;
-	unsigned int users;     /* atomic: table ref + holders */
+	unsigned int users; /* atomic: table ref + holders */
 	unsigned int shortterm; /* atomic: lookups in flight */
 };
 
@@ -129,9 +129,9 @@ struct iommufd_ctx {
 	uint32_t objects_count; /* published + reserved */
 
 	enum iopt_account_mode account_mode; /* USER or MM (RLIMIT_MODE option) */
-	bool privileged;                     /* stands for CAP_SYS_RESOURCE */
-	struct iommufd_ioas *vfio_ioas;      /* IOMMU_VFIO_IOAS, under objects_lock */
-	size_t temp_memory_limit;            /* batch cap in bytes, atomic */
+	bool privileged; /* stands for CAP_SYS_RESOURCE */
+	struct iommufd_ioas *vfio_ioas; /* IOMMU_VFIO_IOAS, under objects_lock */
+	size_t temp_memory_limit; /* batch cap in bytes, atomic */
 
 	/* fds for IOMMU_IOAS_MAP_FILE (iommufd_ctx_install_file), under objects_lock */
 	struct mach_file **files;
@@ -145,7 +145,7 @@ struct iommufd_ctx {
 struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx, size_t size,
 					     enum iommufd_object_type type, int *err);
 /* Convenience: `hwpt = iommufd_object_alloc(ictx, hwpt, IOMMUFD_OBJ_HWPT_PAGING, &rc)`. */
-#define iommufd_object_alloc(ictx, ptr, type, errp)                                              \
+#define iommufd_object_alloc(ictx, ptr, type, errp) \
 	((__typeof__(ptr))_iommufd_object_alloc(ictx, sizeof(*(ptr)), type, errp))
 /* Publish: the id becomes visible to lookups. Cannot fail. */
 void iommufd_object_finalize(struct iommufd_ctx *ictx, struct iommufd_object *obj);
@@ -177,8 +177,8 @@ static inline void iommufd_unref_object(struct iommufd_object *obj)
  * destroys such as iommufd_access_destroy()).
  */
 #define IOMMUFD_REMOVE_WAIT (1u << 0)
-int iommufd_object_remove(struct iommufd_ctx *ictx, struct iommufd_object *to_destroy,
-			  uint32_t id, unsigned int flags);
+int iommufd_object_remove(struct iommufd_ctx *ictx, struct iommufd_object *to_destroy, uint32_t id,
+			  unsigned int flags);
 /* Destroy an object the kernel side owns (e.g. an access); waits, never fails. */
 void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 
@@ -186,9 +186,9 @@ void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object
 
 struct iommufd_ucmd {
 	struct iommufd_ctx *ictx;
-	void *ubuffer;      /* the caller's argument (host pointer) */
+	void *ubuffer; /* the caller's argument (host pointer) */
 	uint32_t user_size; /* its size field */
-	void *cmd;          /* kernel copy, at least as large as the command's struct */
+	void *cmd; /* kernel copy, at least as large as the command's struct */
 };
 
 /* Copy the first @cmd_len bytes of ucmd->cmd back to the caller (clipped to user_size). */
@@ -218,7 +218,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj);
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
-	pthread_mutex_t mutex;     /* protects hwpt_list (H5: hold it while attaching) */
+	pthread_mutex_t mutex; /* protects hwpt_list (H5: hold it while attaching) */
 	struct list_head hwpt_list; /* H5's HWPT objects built on this IOAS */
 };
 
@@ -242,13 +242,13 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 struct iommufd_access {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
-	struct iommufd_ioas *ioas;       /* under ioas_lock */
+	struct iommufd_ioas *ioas; /* under ioas_lock */
 	struct iommufd_ioas *ioas_unpin; /* the IOAS pins were taken from, under ioas_lock */
 	pthread_mutex_t ioas_lock;
 	const struct iommufd_access_ops *ops;
 	void *data;
 	uint64_t iova_alignment;
-	uint64_t iopt_access_id;    /* position in the IOAS's access list (increasing) */
+	uint64_t iopt_access_id; /* position in the IOAS's access list (increasing) */
 	struct list_head iopt_node; /* in ioas->iopt.access_list, under iopt.access_lock */
 };
 

@@ -38,12 +38,12 @@ static void iommufd_ioas_destroy_(struct iommufd_object *obj)
 }
 
 static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
-	[IOMMUFD_OBJ_IOAS] = {.destroy = iommufd_ioas_destroy_},
-	[IOMMUFD_OBJ_ACCESS] = {.destroy = iommufd_access_destroy_object},
-	[IOMMUFD_OBJ_DEVICE] = {.destroy = iommufd_device_destroy},
-	[IOMMUFD_OBJ_HWPT_PAGING] = {.destroy = iommufd_hwpt_paging_destroy,
-				     .abort = iommufd_hwpt_paging_abort},
-	[IOMMUFD_OBJ_SELFTEST] = {.destroy = iommufd_selftest_destroy},
+	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy_ },
+	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
+	[IOMMUFD_OBJ_DEVICE] = { .destroy = iommufd_device_destroy },
+	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = iommufd_hwpt_paging_destroy,
+				      .abort = iommufd_hwpt_paging_abort },
+	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
 };
 
 static void obj_destroy_and_free(struct iommufd_object *obj)
@@ -173,8 +173,8 @@ static void wait_shortterm_locked(struct iommufd_ctx *ictx, struct iommufd_objec
 		pthread_cond_wait(&ictx->destroy_wait, &ictx->objects_lock);
 }
 
-int iommufd_object_remove(struct iommufd_ctx *ictx, struct iommufd_object *to_destroy,
-			  uint32_t id, unsigned int flags)
+int iommufd_object_remove(struct iommufd_ctx *ictx, struct iommufd_object *to_destroy, uint32_t id,
+			  unsigned int flags)
 {
 	struct iommufd_object *obj;
 
@@ -392,20 +392,19 @@ struct iommufd_ioctl_op {
 };
 
 #define offsetofend(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
-#define IOCTL_OP(num, fn, type, last)                                                              \
-	[((num)&0xff) - IOMMUFD_CMD_BASE] = {                                                    \
-		.ioctl_num = (num),                                                               \
-		.execute = (fn),                                                                  \
-		.size = sizeof(type),                                                             \
-		.min_size = offsetofend(type, last),                                              \
+#define IOCTL_OP(num, fn, type, last)                \
+	[((num)&0xff) - IOMMUFD_CMD_BASE] = {        \
+		.ioctl_num = (num),                  \
+		.execute = (fn),                     \
+		.size = sizeof(type),                \
+		.min_size = offsetofend(type, last), \
 	}
 
 static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
 	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info, __reserved),
 	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc, __reserved),
-	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl, struct iommu_ioas_alloc,
-		 out_ioas_id),
+	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl, struct iommu_ioas_alloc, out_ioas_id),
 	IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas, struct iommu_ioas_allow_iovas,
 		 allowed_iovas),
 	IOCTL_OP(IOMMU_IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy, src_iova),

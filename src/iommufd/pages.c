@@ -128,11 +128,11 @@ static int pages_pin(struct iopt_pages *pages, uint64_t index, uint64_t n, uint6
 	long rc;
 
 	if (pages->type == IOPT_ADDRESS_USER)
-		rc = mach_pin_user_pages(pages->source_proc, pages->uptr + index * IOPT_PAGE_SIZE, n,
-					 flags, pfns);
+		rc = mach_pin_user_pages(pages->source_proc, pages->uptr + index * IOPT_PAGE_SIZE,
+					 n, flags, pfns);
 	else
-		rc = mach_file_pin_pages(pages->file, pages->start / IOPT_PAGE_SIZE + index, n, flags,
-					 pfns);
+		rc = mach_file_pin_pages(pages->file, pages->start / IOPT_PAGE_SIZE + index, n,
+					 flags, pfns);
 	TRACE(pages->tc, iommufd_pin_batch, index, n, (uint64_t)(rc < 0 ? rc : 0));
 	if (rc < 0)
 		return (int)rc;
@@ -144,8 +144,7 @@ static int pages_pin(struct iopt_pages *pages, uint64_t index, uint64_t n, uint6
 	return 0;
 }
 
-static void pages_unpin(struct iopt_pages *pages, uint64_t index, const uint64_t *pfns,
-			uint64_t n)
+static void pages_unpin(struct iopt_pages *pages, uint64_t index, const uint64_t *pfns, uint64_t n)
 {
 	mach_unpin_pages(pages->mach, pfns, n);
 	TRACE(pages->tc, iommufd_unpin_batch, index, n);
@@ -418,8 +417,8 @@ void iopt_area_unmap_domain(struct iopt_area *area, struct iommu_domain *domain)
 void iopt_area_unfill_domain(struct iopt_area *area, struct iopt_pages *pages,
 			     struct iommu_domain *domain)
 {
-	area_unfill_range(area, pages, iopt_area_index(area), iopt_area_last_index(area), &domain, 1,
-			  domain);
+	area_unfill_range(area, pages, iopt_area_index(area), iopt_area_last_index(area), &domain,
+			  1, domain);
 }
 
 /* ------------------------------------------------------------- accesses */
@@ -429,7 +428,7 @@ static struct iopt_pages_access *pages_exact_access(struct iopt_pages *pages, ui
 {
 	struct itree_node *n;
 
-	itree_for_each(n, &pages->access_itree, s, l)
+	itree_for_each (n, &pages->access_itree, s, l)
 		if (n->start == s && n->last == l)
 			return container_of(n, struct iopt_pages_access, node);
 	return NULL;
@@ -547,8 +546,8 @@ void iopt_area_remove_access(struct iopt_area *area, uint64_t start_index, uint6
  * through the source: the process's page tables (as copy_to/from_user does
  * in the kernel) or a short pin of the file page.
  */
-int iopt_pages_rw_access(struct iopt_pages *pages, uint64_t start_byte, void *data,
-			 uint64_t length, unsigned int flags)
+int iopt_pages_rw_access(struct iopt_pages *pages, uint64_t start_byte, void *data, uint64_t length,
+			 unsigned int flags)
 {
 	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
 	char *buf = data;
@@ -581,8 +580,9 @@ int iopt_pages_rw_access(struct iopt_pages *pages, uint64_t start_byte, void *da
 				break;
 			goto next;
 		} else {
-			long r = mach_file_pin_pages(pages->file, pages->start / IOPT_PAGE_SIZE + index,
-						     1, write ? MACH_PIN_WRITE : 0, &pfn);
+			long r = mach_file_pin_pages(pages->file,
+						     pages->start / IOPT_PAGE_SIZE + index, 1,
+						     write ? MACH_PIN_WRITE : 0, &pfn);
 			if (r < 0) {
 				rc = (int)r;
 				break;
@@ -595,7 +595,7 @@ int iopt_pages_rw_access(struct iopt_pages *pages, uint64_t start_byte, void *da
 			mach_unpin_pages(pages->mach, &pfn, 1);
 		if (rc)
 			break;
-next:
+	next:
 		buf += n;
 		start_byte += n;
 		length -= n;
@@ -638,7 +638,7 @@ static struct iopt_pages *pages_alloc(struct iommufd_ctx *ictx, uint64_t start_b
 	pages->temp_limit = &ictx->temp_memory_limit;
 	pages->writable = writable;
 	pages->account_mode = mach_proc_cap_ipc_lock(ictx->proc) ? IOPT_PAGES_ACCOUNT_NONE
-								  : IOPT_PAGES_ACCOUNT_USER;
+								 : IOPT_PAGES_ACCOUNT_USER;
 	pages->npages = (length + start_byte + IOPT_PAGE_SIZE - 1) / IOPT_PAGE_SIZE;
 	sparse_init(&pages->pinned_pfns, ictx->fc);
 	itree_init(&pages->access_itree);
@@ -646,8 +646,8 @@ static struct iopt_pages *pages_alloc(struct iommufd_ctx *ictx, uint64_t start_b
 	return pages;
 }
 
-struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr,
-					 uint64_t length, bool writable, int *err)
+struct iopt_pages *iopt_alloc_user_pages(struct iommufd_ctx *ictx, uint64_t uptr, uint64_t length,
+					 bool writable, int *err)
 {
 	uint64_t start_byte = uptr % IOPT_PAGE_SIZE, end;
 	struct iopt_pages *pages;

@@ -226,8 +226,8 @@ static struct iommufd_hw_pagetable *get_md_pagetable(struct iommufd_ctx *ictx, u
 }
 
 /* Every 2 KiB of [iova, +length) must translate to the frame under uptr. */
-static int test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id, uint64_t iova,
-			     uint64_t length, uint64_t uptr)
+static int test_md_check_map(struct iommufd_ucmd *ucmd, uint32_t id, uint64_t iova, uint64_t length,
+			     uint64_t uptr)
 {
 	struct iommufd_ctx *ictx = ucmd->ictx;
 	struct iommufd_hw_pagetable *hwpt;
@@ -273,7 +273,7 @@ static int test_md_check_refs(struct iommufd_ucmd *ucmd, uint64_t uptr, uint64_t
 		return -EINVAL;
 
 	for (; length; length -= MACH_PAGE_SIZE, uptr += MACH_PAGE_SIZE) {
-		struct mach_frame_info info = {0};
+		struct mach_frame_info info = { 0 };
 		uint64_t pfn;
 		int rc;
 
@@ -341,8 +341,9 @@ static int test_create_access(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *
 	sobj->access.needs_pin = flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES;
 
 	sobj->access.access = iommufd_access_create(
-		ictx, cmd->id, sobj->access.needs_pin ? &selftest_access_ops_pin : &selftest_access_ops,
-		sobj, &access_id);
+		ictx, cmd->id,
+		sobj->access.needs_pin ? &selftest_access_ops_pin : &selftest_access_ops, sobj,
+		&access_id);
 	if (!sobj->access.access) {
 		rc = errno ? -errno : -ENOMEM;
 		goto out_sobj;
@@ -418,7 +419,8 @@ static int test_access_pages(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *c
 		goto out_put;
 	}
 
-	npages = (ALIGN_UP(end, MACH_PAGE_SIZE) - ALIGN_DOWN(iova, MACH_PAGE_SIZE)) / MACH_PAGE_SIZE;
+	npages =
+		(ALIGN_UP(end, MACH_PAGE_SIZE) - ALIGN_DOWN(iova, MACH_PAGE_SIZE)) / MACH_PAGE_SIZE;
 	pfns = fault_calloc(ictx->fc, "selftest.access_pfns", npages ? npages : 1, sizeof(*pfns));
 	if (!pfns) {
 		rc = -ENOMEM;
@@ -427,7 +429,8 @@ static int test_access_pages(struct iommufd_ucmd *ucmd, struct iommu_test_cmd *c
 
 	pthread_mutex_lock(&sobj->access.lock);
 	rc = iommufd_access_pin_pages(sobj->access.access, iova, length, pfns,
-				      (flags & MOCK_FLAGS_ACCESS_WRITE) ? IOMMUFD_ACCESS_RW_WRITE : 0);
+				      (flags & MOCK_FLAGS_ACCESS_WRITE) ? IOMMUFD_ACCESS_RW_WRITE
+									: 0);
 	if (rc)
 		goto out_unlock;
 	if (uptr) {

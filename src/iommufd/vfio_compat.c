@@ -58,9 +58,9 @@ static struct iommufd_ioas *compat_ioas_get(struct iommufd_ctx *ictx)
 
 int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
 {
-	struct iommu_ioas_alloc alloc = {.size = sizeof(alloc)};
-	struct iommu_vfio_ioas set = {.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET};
-	struct iommu_destroy destroy = {.size = sizeof(destroy)};
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_vfio_ioas set = { .size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET };
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
 	struct iommufd_ioas *ioas;
 
 	ioas = compat_ioas_get(ictx);
@@ -126,8 +126,8 @@ static int vfio_check_extension(struct iommufd_ctx *ictx, unsigned long ext)
 			return -ENODEV;
 		iommufd_put_object(ictx, &ioas->obj);
 		return 1;
-	case VFIO_NOIOMMU_IOMMU:  /* no unsafe no-IOMMU mode in a simulator */
-	case VFIO_UPDATE_VADDR:   /* re-pointing live maps is not supported */
+	case VFIO_NOIOMMU_IOMMU: /* no unsafe no-IOMMU mode in a simulator */
+	case VFIO_UPDATE_VADDR: /* re-pointing live maps is not supported */
 	case VFIO_TYPE1_NESTING_IOMMU:
 	default:
 		return 0;
@@ -160,7 +160,8 @@ static uint64_t vfio_count_areas(struct io_pagetable *iopt)
 {
 	uint64_t n = 0;
 
-	for (struct itree_node *node = itree_first(&iopt->area_itree); node; node = itree_next(node))
+	for (struct itree_node *node = itree_first(&iopt->area_itree); node;
+	     node = itree_next(node))
 		n++;
 	return n;
 }
@@ -174,7 +175,7 @@ static size_t cap_dma_avail(struct iommufd_ioas *ioas, const struct iommufd_vfio
 			    uint8_t *buf, size_t room)
 {
 	struct vfio_iommu_type1_info_dma_avail cap = {
-		.header = {.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, .version = 1},
+		.header = { .id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, .version = 1 },
 		/* iommufd reports UINT32_MAX (no count limit) unless one is configured */
 		.avail = UINT32_MAX,
 	};
@@ -182,8 +183,9 @@ static size_t cap_dma_avail(struct iommufd_ioas *ioas, const struct iommufd_vfio
 	if (opts->dma_entry_limit) {
 		uint64_t used = vfio_count_areas(&ioas->iopt);
 
-		cap.avail = used >= opts->dma_entry_limit ? 0
-							  : (uint32_t)(opts->dma_entry_limit - used);
+		cap.avail = used >= opts->dma_entry_limit
+				    ? 0
+				    : (uint32_t)(opts->dma_entry_limit - used);
 	}
 	if (buf && room >= sizeof(cap))
 		memcpy(buf, &cap, sizeof(cap));
@@ -194,14 +196,14 @@ static size_t cap_iova_range(struct iommufd_ioas *ioas, const struct iommufd_vfi
 			     uint8_t *buf, size_t room)
 {
 	struct vfio_iommu_type1_info_cap_iova_range cap = {
-		.header = {.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, .version = 1},
+		.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, .version = 1 },
 	};
 	struct itree_span span;
 	size_t need;
 
 	(void)opts;
 	/* the usable ranges are the holes between reserved ranges */
-	itree_for_each_span(&span, &ioas->iopt.reserved_itree, 0, UINT64_MAX) {
+	itree_for_each_span (&span, &ioas->iopt.reserved_itree, 0, UINT64_MAX) {
 		struct vfio_iova_range r;
 
 		if (!span.is_hole)
@@ -222,11 +224,12 @@ static size_t cap_iova_range(struct iommufd_ioas *ioas, const struct iommufd_vfi
 static int vfio_iommu_get_info(struct iommufd_ctx *ictx, void *arg,
 			       const struct iommufd_vfio_opts *opts)
 {
-	typedef size_t (*cap_fn)(struct iommufd_ioas *, const struct iommufd_vfio_opts *,
-				 uint8_t *, size_t);
-	static const cap_fn caps[] = {cap_dma_avail, cap_iova_range};
-	const size_t minsz = offsetof(struct vfio_iommu_type1_info, iova_pgsizes) + sizeof(uint64_t);
-	struct vfio_iommu_type1_info info = {0};
+	typedef size_t (*cap_fn)(struct iommufd_ioas *, const struct iommufd_vfio_opts *, uint8_t *,
+				 size_t);
+	static const cap_fn caps[] = { cap_dma_avail, cap_iova_range };
+	const size_t minsz =
+		offsetof(struct vfio_iommu_type1_info, iova_pgsizes) + sizeof(uint64_t);
+	struct vfio_iommu_type1_info info = { 0 };
 	uint8_t *ubuf = arg;
 	struct iommufd_ioas *ioas;
 	size_t total, prev = 0, copy;
@@ -367,7 +370,7 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void *arg)
 		 */
 		if (READ_ONCE(ioas->iopt.disable_large_pages) && unmap.size &&
 		    unmap.iova + unmap.size - 1 >= unmap.iova) {
-			uint64_t cuts[2] = {unmap.iova + unmap.size - 1, unmap.iova - 1};
+			uint64_t cuts[2] = { unmap.iova + unmap.size - 1, unmap.iova - 1 };
 
 			rc = iopt_cut_iova(&ioas->iopt, cuts, unmap.iova ? 2 : 1);
 		}
@@ -408,7 +411,7 @@ static int vfio_ioctl_rc(struct iommufd_ctx *ictx, unsigned long cmd, void *arg,
 int iommufd_vfio_ioctl_opts(struct iommufd_ctx *ictx, unsigned long cmd, void *arg,
 			    const struct iommufd_vfio_opts *opts)
 {
-	static const struct iommufd_vfio_opts defaults = {0};
+	static const struct iommufd_vfio_opts defaults = { 0 };
 	int rc;
 
 	rc = vfio_ioctl_rc(ictx, cmd, arg, opts ? opts : &defaults);

@@ -125,7 +125,8 @@ int mach_file_truncate(struct mach_file *f, uint64_t size)
 		/* As the kernel does, the cut part of the last page reads as zeros. */
 		if (size & (MACH_PAGE_SIZE - 1)) {
 			int err;
-			uint64_t *s = mach_pt_slot(m, &f->pc, size >> MACH_PAGE_SHIFT, 0, false, &err);
+			uint64_t *s =
+				mach_pt_slot(m, &f->pc, size >> MACH_PAGE_SHIFT, 0, false, &err);
 			uint64_t e = s ? LOAD(*s) : 0;
 
 			if (e && m->ram) {

@@ -78,7 +78,7 @@
 #define MACH_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define MACH_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MACH_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define MACH_ALIGNED(x, a) (((uint64_t)(x) & ((uint64_t)(a) - 1)) == 0)
+#define MACH_ALIGNED(x, a) (((uint64_t)(x) & ((uint64_t)(a)-1)) == 0)
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define LOAD_ACQ(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
@@ -92,7 +92,7 @@
  * so simulated mappings never collide with mach_mmap_host() ones. */
 #define MACH_MMAP_BASE (1ULL << 48)
 #define MACH_MAX_FRAMES (1ULL << 32) /* free-list links are 32-bit */
-#define MACH_HOST_MAX (1ULL << 24)   /* host-backed frames at once (64 GiB) */
+#define MACH_HOST_MAX (1ULL << 24) /* host-backed frames at once (64 GiB) */
 #define MACH_HOST_ALIGN (1ULL << 40) /* host window starts on a 1 TiB boundary */
 
 /* The count word: references low, pins high. */
@@ -108,15 +108,15 @@
 struct mach_frame {
 	uint64_t count; /* atomic: refs | pins << 32, head frames only */
 	uint32_t state; /* atomic: MACH_FRAME_* | order << 8, heads only */
-	uint32_t next;  /* free list links (frame index, 0 = nil), allocator locks */
+	uint32_t next; /* free list links (frame index, 0 = nil), allocator locks */
 	uint32_t prev;
 	uint32_t pad;
 };
 
 struct mach_hframe {
 	uint64_t count; /* as mach_frame; 0 = free slot */
-	void *host;     /* the caller's page */
-	uint32_t next;  /* free slot list, m->host_lock */
+	void *host; /* the caller's page */
+	uint32_t next; /* free slot list, m->host_lock */
 	uint32_t pad;
 };
 
@@ -151,10 +151,10 @@ struct mach_user {
 };
 
 enum mach_region_kind {
-	MACH_R_ANON,         /* private anonymous: own frames, zero filled */
-	MACH_R_FILE_SHARED,  /* shared file or shared anon: the file's page cache */
+	MACH_R_ANON, /* private anonymous: own frames, zero filled */
+	MACH_R_FILE_SHARED, /* shared file or shared anon: the file's page cache */
 	MACH_R_FILE_PRIVATE, /* private file: a private copy made at first fault */
-	MACH_R_HOST,         /* the caller's memory through the host window */
+	MACH_R_HOST, /* the caller's memory through the host window */
 };
 
 struct mach_region {
@@ -163,7 +163,7 @@ struct mach_region {
 	unsigned order; /* 0, 9 or 18: the frame size backing the region */
 	enum mach_region_kind kind;
 	struct mach_file *file; /* a reference, for FILE_* kinds */
-	uint64_t pgoff;         /* file page at start */
+	uint64_t pgoff; /* file page at start */
 };
 
 struct mach_proc {
@@ -175,8 +175,8 @@ struct mach_proc {
 	size_t nr, cap;
 	struct mach_pt pt;
 	uint64_t locked_vm, pinned_vm; /* atomic */
-	uint64_t rlimit_memlock;       /* atomic */
-	bool cap_ipc_lock;             /* atomic */
+	uint64_t rlimit_memlock; /* atomic */
+	bool cap_ipc_lock; /* atomic */
 	struct mach_proc *prev, *next; /* m->obj_lock */
 };
 
@@ -213,7 +213,7 @@ struct mach {
 	struct mach_hframe *host; /* NORESERVE mmap, MACH_HOST_MAX entries */
 	size_t host_bytes;
 	pthread_mutex_t host_lock;
-	uint32_t host_next;      /* bump index, host_lock (atomic reads) */
+	uint32_t host_next; /* bump index, host_lock (atomic reads) */
 	uint32_t host_free_head; /* free slot list, host_lock */
 
 	pthread_mutex_t obj_lock;
@@ -287,8 +287,8 @@ static inline uint64_t *mach_frame_count(struct mach *m, uint64_t pfn)
 /* pt.c */
 int mach_pt_init(struct mach *m, struct mach_pt *pt);
 void mach_pt_destroy(struct mach *m, struct mach_pt *pt);
-uint64_t *mach_pt_slot(struct mach *m, struct mach_pt *pt, uint64_t idx, unsigned level,
-		       bool alloc, int *err);
+uint64_t *mach_pt_slot(struct mach *m, struct mach_pt *pt, uint64_t idx, unsigned level, bool alloc,
+		       int *err);
 void mach_pt_zap(struct mach *m, struct mach_pt *pt, uint64_t first, uint64_t end);
 /* Install @want in an empty @slot; returns the entry now there (ours or a racer's). */
 uint64_t mach_pt_install(uint64_t *slot, uint64_t want, bool *won);

@@ -202,7 +202,8 @@ static void give_block_locked(struct mach *m, uint32_t blk)
 		/* Every block of the section is free: only whole sections reach
 		 * this count (section 0 never does, its pfn 0 is never free). */
 		for (uint32_t i = 0; i < per; i++)
-			fl_del(m, &m->list[1], (uint32_t)((sec << SEC_SHIFT) + ((uint64_t)i << BLK_SHIFT)));
+			fl_del(m, &m->list[1],
+			       (uint32_t)((sec << SEC_SHIFT) + ((uint64_t)i << BLK_SHIFT)));
 		m->sec_free[sec] = 0;
 		give_section(m, (uint32_t)(sec << SEC_SHIFT));
 	}
@@ -282,8 +283,8 @@ int mach_frame_alloc_internal(struct mach *m, unsigned order, uint64_t *pfn)
 		struct mach_frame *f = &m->frames[idx];
 
 		STORE(f->count, MACH_REF_ONE);
-		STORE(f->state, MACH_STATE(MACH_FRAME_ALLOCATED | (order ? MACH_FRAME_COMPOUND : 0),
-					   order));
+		STORE(f->state,
+		      MACH_STATE(MACH_FRAME_ALLOCATED | (order ? MACH_FRAME_COMPOUND : 0), order));
 	}
 	pthread_mutex_unlock(&fl->lock);
 	if (!idx)
@@ -758,7 +759,7 @@ static void *reserve(size_t bytes)
 
 int mach_create(const struct mach_config *cfg, struct mach **out)
 {
-	struct mach_config def = {0};
+	struct mach_config def = { 0 };
 	struct mach *m;
 	int ret;
 
@@ -815,7 +816,8 @@ int mach_create(const struct mach_config *cfg, struct mach **out)
 	m->host = reserve(m->host_bytes);
 	if (!m->host)
 		goto err_host;
-	m->host_base_pfn = ((size + MACH_HOST_ALIGN - 1) & ~(MACH_HOST_ALIGN - 1)) >> MACH_PAGE_SHIFT;
+	m->host_base_pfn =
+		((size + MACH_HOST_ALIGN - 1) & ~(MACH_HOST_ALIGN - 1)) >> MACH_PAGE_SHIFT;
 	m->host_next = 1; /* slot 0 is the free-list nil */
 
 	seed_free_lists(m);

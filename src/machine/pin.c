@@ -134,8 +134,8 @@ static int region_fault4k(void *arg, uint64_t idx, uint64_t *slot, uint64_t *ent
 		ret = mach_frame_alloc_internal(m, 0, &pfn);
 		if (!ret && r->kind == MACH_R_FILE_PRIVATE) {
 			/* A private file mapping gets its copy at first fault. */
-			ret = mach_file_copy_page(r->file,
-						  r->pgoff + idx - (r->start >> MACH_PAGE_SHIFT), pfn);
+			ret = mach_file_copy_page(
+				r->file, r->pgoff + idx - (r->start >> MACH_PAGE_SHIFT), pfn);
 			if (ret)
 				mach_frame_unref(m, pfn, 0, MACH_REF_ONE);
 		}
@@ -254,13 +254,13 @@ long mach_pin_user_pages(struct mach_proc *p, uint64_t va, uint64_t npages, unsi
 			break;
 		cnt = MACH_MIN(npages - done, (r->end - cur) >> MACH_PAGE_SHIFT);
 		if (r->kind == MACH_R_FILE_SHARED) {
-			ret = (int)mach_file_pin_range(r->file,
-						       r->pgoff + idx - (r->start >> MACH_PAGE_SHIFT),
-						       cnt, pfns + done, -EFAULT, &delta);
+			ret = (int)mach_file_pin_range(
+				r->file, r->pgoff + idx - (r->start >> MACH_PAGE_SHIFT), cnt,
+				pfns + done, -EFAULT, &delta);
 		} else if (r->order) {
 			ret = pin_huge(p, r, idx, cnt, pfns + done, &delta);
 		} else {
-			struct region_fault rf = {p, r};
+			struct region_fault rf = { p, r };
 
 			ret = mach_pt_pin(m, &p->pt, idx, cnt, pfns + done, &delta, region_fault4k,
 					  &rf);
@@ -292,11 +292,12 @@ int mach_region_page(struct mach_proc *p, struct mach_region *r, uint64_t idx, u
 		ret = huge_entry(p, r, idx, &e);
 		if (ret)
 			return ret;
-		*pa = (e & ~(MACH_PAGE_SIZE - 1)) + ((idx & ((1ULL << r->order) - 1)) << MACH_PAGE_SHIFT);
+		*pa = (e & ~(MACH_PAGE_SIZE - 1)) +
+		      ((idx & ((1ULL << r->order) - 1)) << MACH_PAGE_SHIFT);
 		return 0;
 	}
 	uint64_t *slot = mach_pt_slot(m, &p->pt, idx, 0, true, &ret);
-	struct region_fault rf = {p, r};
+	struct region_fault rf = { p, r };
 
 	if (!slot)
 		return ret;
@@ -332,8 +333,9 @@ static int copy_user(struct mach_proc *p, uint64_t va, void *buf, size_t len, bo
 		if (ret)
 			break;
 		if (r->kind == MACH_R_FILE_SHARED) {
-			ret = mach_file_access(r->file, r->pgoff + idx - (r->start >> MACH_PAGE_SHIFT),
-					       off, buf, n, write);
+			ret = mach_file_access(r->file,
+					       r->pgoff + idx - (r->start >> MACH_PAGE_SHIFT), off,
+					       buf, n, write);
 		} else {
 			ret = mach_region_page(p, r, idx, &pa);
 			if (!ret)

@@ -361,7 +361,8 @@ static int check_cut(struct mach_proc *p, uint64_t s, uint64_t e, size_t *splits
 		const struct mach_region *r = &p->r[i];
 		uint64_t unit = region_unit(r);
 
-		if ((r->start < s && !MACH_ALIGNED(s, unit)) || (r->end > e && !MACH_ALIGNED(e, unit)))
+		if ((r->start < s && !MACH_ALIGNED(s, unit)) ||
+		    (r->end > e && !MACH_ALIGNED(e, unit)))
 			return -EINVAL;
 		*splits += (r->start < s) + (r->end > e);
 	}
@@ -413,13 +414,12 @@ static bool range_free(struct mach_proc *p, uint64_t s, uint64_t e)
 }
 
 /* Pick an address for a non-fixed mapping: the hint if free, else the first gap. */
-static int find_gap(struct mach_proc *p, uint64_t hint, uint64_t len, uint64_t unit,
-		    uint64_t *out)
+static int find_gap(struct mach_proc *p, uint64_t hint, uint64_t len, uint64_t unit, uint64_t *out)
 {
 	uint64_t c;
 
-	if (hint && MACH_ALIGNED(hint, unit) && hint < MACH_VA_LIMIT && len <= MACH_VA_LIMIT - hint &&
-	    range_free(p, hint, hint + len)) {
+	if (hint && MACH_ALIGNED(hint, unit) && hint < MACH_VA_LIMIT &&
+	    len <= MACH_VA_LIMIT - hint && range_free(p, hint, hint + len)) {
 		*out = hint;
 		return 0;
 	}
@@ -452,7 +452,7 @@ static void populate(struct mach_proc *p, uint64_t start, uint64_t end)
 	pthread_rwlock_unlock(&p->mmap_lock);
 }
 
-#define MAP_KNOWN_FLAGS                                                                            \
+#define MAP_KNOWN_FLAGS \
 	(MACH_MAP_SHARED | MACH_MAP_FIXED | MACH_MAP_HUGE_2M | MACH_MAP_HUGE_1G | MACH_MAP_POPULATE)
 #define PROT_KNOWN (MACH_PROT_READ | MACH_PROT_WRITE)
 
@@ -488,7 +488,7 @@ static int map_region(struct mach_proc *p, struct mach_region *r, uint64_t hint,
 int mach_mmap(struct mach_proc *p, uint64_t addr, uint64_t len, unsigned prot, unsigned flags,
 	      struct mach_file *f, uint64_t offset, uint64_t *out_addr)
 {
-	struct mach_region r = {0};
+	struct mach_region r = { 0 };
 	struct mach_file *hidden = NULL;
 	uint64_t unit;
 	int ret;
@@ -497,7 +497,7 @@ int mach_mmap(struct mach_proc *p, uint64_t addr, uint64_t len, unsigned prot, u
 		return -EINVAL;
 	if ((flags & MACH_MAP_HUGE_2M) && (flags & MACH_MAP_HUGE_1G))
 		return -EINVAL;
-	r.order = (flags & MACH_MAP_HUGE_2M) ? MACH_ORDER_2M
+	r.order = (flags & MACH_MAP_HUGE_2M)   ? MACH_ORDER_2M
 		  : (flags & MACH_MAP_HUGE_1G) ? MACH_ORDER_1G
 					       : MACH_ORDER_4K;
 	/* Huge pages come only as private anonymous memory here. */
@@ -549,7 +549,7 @@ int mach_mmap(struct mach_proc *p, uint64_t addr, uint64_t len, unsigned prot, u
 
 int mach_mmap_host(struct mach_proc *p, void *host, uint64_t len, unsigned prot)
 {
-	struct mach_region r = {0};
+	struct mach_region r = { 0 };
 	uint64_t va = (uint64_t)(uintptr_t)host;
 
 	if (!len || !MACH_ALIGNED(va, MACH_PAGE_SIZE) || !MACH_ALIGNED(len, MACH_PAGE_SIZE) ||

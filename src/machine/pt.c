@@ -47,8 +47,8 @@ uint64_t mach_pt_install(uint64_t *slot, uint64_t want, bool *won)
  * and, when @alloc, creating missing interior nodes. NULL when a node is
  * missing and !@alloc (*err = 0) or cannot be allocated (*err = -ENOMEM).
  */
-uint64_t *mach_pt_slot(struct mach *m, struct mach_pt *pt, uint64_t idx, unsigned level,
-		       bool alloc, int *err)
+uint64_t *mach_pt_slot(struct mach *m, struct mach_pt *pt, uint64_t idx, unsigned level, bool alloc,
+		       int *err)
 {
 	struct mach_pt_node *n = pt->root;
 

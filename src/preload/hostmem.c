@@ -63,7 +63,7 @@ static int vec_push(struct range_vec *v, uint64_t start, uint64_t end, unsigned 
 		v->r = n;
 		v->cap = ncap;
 	}
-	v->r[v->nr++] = (struct shim_range){start, end, prot};
+	v->r[v->nr++] = (struct shim_range){ start, end, prot };
 	return 0;
 }
 
@@ -130,7 +130,7 @@ static unsigned prot_at(const struct shim_range *r, size_t nr, uint64_t addr)
 /* Record that [start, end) now has @prot (0: unmapped). */
 static int mirror_set(struct shim_hostmem *hm, uint64_t start, uint64_t end, unsigned prot)
 {
-	struct range_vec v = {0};
+	struct range_vec v = { 0 };
 	bool placed = false;
 	int rc = 0;
 
@@ -194,7 +194,7 @@ static void apply(struct shim_hostmem *hm, struct mach_proc *p, uint64_t start, 
 
 void shim_hostmem_sync(struct shim_hostmem *hm, struct mach_proc *p, uint64_t va, uint64_t len)
 {
-	struct range_vec host = {0};
+	struct range_vec host = { 0 };
 	uint64_t s, e, *cuts = NULL;
 	size_t ncuts = 0, i;
 

@@ -96,9 +96,9 @@ struct shim_real {
 /* ------------------------------------------------------------ state */
 
 enum shim_kind {
-	SHIM_IOMMUFD,   /* /dev/iommu */
+	SHIM_IOMMUFD, /* /dev/iommu */
 	SHIM_CONTAINER, /* /dev/vfio/vfio: an iommufd context in VFIO mode */
-	SHIM_ACCESS,    /* an access fd of IOMMU_TEST_OP_CREATE_ACCESS */
+	SHIM_ACCESS, /* an access fd of IOMMU_TEST_OP_CREATE_ACCESS */
 };
 
 struct shim_ctx {
@@ -110,7 +110,7 @@ struct shim_ctx {
 struct shim_file {
 	unsigned int refs; /* under S.lock */
 	enum shim_kind kind;
-	bool stale;  /* inherited across fork: dead */
+	bool stale; /* inherited across fork: dead */
 	int fd;
 	struct shim_ctx *ctx;
 	uint32_t handle; /* SHIM_ACCESS: the simulator's number for the access */
@@ -202,7 +202,7 @@ static void atfork_child(void)
 
 		/* keep the parent's copy reachable: it is not ours to free */
 		if (o) {
-			*o = (struct shim_orphan){S.mach, S.user, S.proc, S.orphans};
+			*o = (struct shim_orphan){ S.mach, S.user, S.proc, S.orphans };
 			S.orphans = o;
 		}
 		S.mach = NULL;
@@ -279,7 +279,7 @@ static FILE *open_trace(const char *pattern, bool append)
 /* Build the machine on first use. Held: S.lock. 0 or -errno (message printed). */
 static int sim_create_locked(void)
 {
-	struct mach_config mc = {0};
+	struct mach_config mc = { 0 };
 	const char *trace_path = getenv("IOMMUSIM_TRACE");
 	char err[256];
 	int rc;
@@ -538,10 +538,10 @@ static int sim_open(enum shim_kind kind, int flags)
 	c->container = kind == SHIM_CONTAINER;
 	if (c->container) {
 		/* /dev/vfio/vfio accounts pinned pages per process, as VFIO does */
-		struct iommu_option opt = {.size = sizeof(opt),
-					   .option_id = IOMMU_OPTION_RLIMIT_MODE,
-					   .op = IOMMU_OPTION_OP_SET,
-					   .val64 = 1};
+		struct iommu_option opt = { .size = sizeof(opt),
+					    .option_id = IOMMU_OPTION_RLIMIT_MODE,
+					    .op = IOMMU_OPTION_OP_SET,
+					    .val64 = 1 };
 
 		iommufd_ctx_set_privileged(c->ictx, true);
 		if (iommufd_ioctl(c->ictx, IOMMU_OPTION, &opt)) {
@@ -702,7 +702,7 @@ static bool test_op_takes_access(uint32_t op)
 
 static void access_release(struct shim_file *f)
 {
-	struct iommu_destroy d = {.size = sizeof(d), .id = f->handle};
+	struct iommu_destroy d = { .size = sizeof(d), .id = f->handle };
 
 	/*
 	 * The simulator's access object is destroyed by id, the user-mode
@@ -777,7 +777,7 @@ static void sync_user_memory(unsigned long cmd, void *arg)
  */
 static bool is_access_handle(struct shim_ctx *c, const void *arg)
 {
-	struct iommu_destroy d = {0};
+	struct iommu_destroy d = { 0 };
 	bool found = false;
 
 	memcpy(&d, arg, sizeof(d));
@@ -806,7 +806,7 @@ static int iommufd_file_ioctl(struct shim_file *f, unsigned long cmd, void *arg)
 
 	/* VFIO's numbers sit below iommufd's on the same ';' type, as in the kernel */
 	if (((cmd >> 8) & 0xff) == ';' && (cmd & 0xff) < IOMMUFD_CMD_BASE) {
-		struct iommufd_vfio_opts opts = {.dma_entry_limit = S.cfg.dma_entry_limit};
+		struct iommufd_vfio_opts opts = { .dma_entry_limit = S.cfg.dma_entry_limit };
 
 		if (cmd == VFIO_SET_IOMMU && f->ctx->container) {
 			/* the container stands in for a group being attached first */
@@ -859,7 +859,7 @@ static int iommufd_file_ioctl(struct shim_file *f, unsigned long cmd, void *arg)
 		int fd = access_wrap(f, handle, true);
 
 		if (fd < 0) {
-			struct iommu_destroy d = {.size = sizeof(d), .id = handle};
+			struct iommu_destroy d = { .size = sizeof(d), .id = handle };
 
 			iommufd_ioctl(ictx, IOMMU_DESTROY, &d);
 			errno = -fd;

@@ -26,19 +26,19 @@ struct mach_proc;
 /* ------------------------------------------------------------- config */
 
 enum shim_cap_ipc_lock {
-	SHIM_CAP_OFF = 0,  /* never: RLIMIT_MEMLOCK always applies (default) */
-	SHIM_CAP_ON = 1,   /* always */
+	SHIM_CAP_OFF = 0, /* never: RLIMIT_MEMLOCK always applies (default) */
+	SHIM_CAP_ON = 1, /* always */
 	SHIM_CAP_HOST = 2, /* whatever the real process has */
 };
 
 struct shim_config {
-	uint64_t mem_size;          /* bytes of simulated RAM; 0 = the machine's default */
-	bool dataless;              /* MACH_BACKING_DATALESS */
+	uint64_t mem_size; /* bytes of simulated RAM; 0 = the machine's default */
+	bool dataless; /* MACH_BACKING_DATALESS */
 	uint64_t seed;
-	uint32_t dma_entry_limit;   /* VFIO type1 mapping limit; 0 = off */
+	uint32_t dma_entry_limit; /* VFIO type1 mapping limit; 0 = off */
 	enum shim_cap_ipc_lock cap_ipc_lock;
-	bool privileged;            /* CAP_SYS_RESOURCE of each context (default true) */
-	char trace_events[256];     /* pattern for IOMMUSIM_TRACE (default "*") */
+	bool privileged; /* CAP_SYS_RESOURCE of each context (default true) */
+	char trace_events[256]; /* pattern for IOMMUSIM_TRACE (default "*") */
 };
 
 /*
@@ -62,7 +62,7 @@ int shim_config_parse(const char *text, struct shim_config *cfg, char *err, size
  */
 struct shim_range {
 	uint64_t start, end; /* page aligned, end exclusive */
-	unsigned prot;       /* MACH_PROT_* (never NONE: unmapped is absent) */
+	unsigned prot; /* MACH_PROT_* (never NONE: unmapped is absent) */
 };
 
 struct shim_hostmem {

@@ -58,7 +58,8 @@ static void put_le(FILE *out, uint64_t v, int bytes)
 		fputc((int)((v >> (8 * i)) & 0xff), out);
 }
 
-static void put_field(FILE *out, const struct rt_event *e, const struct rt_field *f, const uint32_t *map)
+static void put_field(FILE *out, const struct rt_event *e, const struct rt_field *f,
+		      const uint32_t *map)
 {
 	switch (f->type) {
 	case RT_F_HEX64:
@@ -310,8 +311,8 @@ static uint64_t get_fixed(const uint8_t *p, int bytes, bool swap)
 	return v;
 }
 
-int rt_bin_read(const void *data, size_t len, const struct rt_read_opts *opts,
-		struct rt_trace *out, struct rt_error *err)
+int rt_bin_read(const void *data, size_t len, const struct rt_read_opts *opts, struct rt_trace *out,
+		struct rt_error *err)
 {
 	struct rt_read_opts defopts = { 0 };
 	struct rt_error dummy;
@@ -331,7 +332,8 @@ int rt_bin_read(const void *data, size_t len, const struct rt_read_opts *opts,
 	b.opts = opts;
 	b.err = err;
 	if (len < HDR_SIZE || memcmp(d, RT_BIN_MAGIC, 8))
-		return bad(&b, "magic", len < 8 ? "file too short" : "not an iommusim binary trace");
+		return bad(&b, "magic",
+			   len < 8 ? "file too short" : "not an iommusim binary trace");
 	if (get_fixed(d + 8, 4, false) == BOM)
 		swap = false;
 	else if (get_fixed(d + 8, 4, true) == BOM)

@@ -64,26 +64,26 @@ static const struct replay_model *model_find_n(const char *name, size_t n)
 
 /* ------------------------------------------------------------ engine keys */
 
-static const char *const inval_names[] = {"strict", "lazy", NULL};
-static const char *const pgsize_names[] = {"1g", "2m", "4k", NULL};
+static const char *const inval_names[] = { "strict", "lazy", NULL };
+static const char *const pgsize_names[] = { "1g", "2m", "4k", NULL };
 
 #define S_OFF(f) offsetof(struct replay_settings, f)
 
 static const struct replay_knob engine_knobs[] = {
-	{"inval", REPLAY_KNOB_ENUM, S_OFF(lazy), 0, 1, inval_names, NULL, NULL, NULL,
-	 "IOTLB invalidation on unmap: strict (synchronous) or lazy (flush queue)"},
-	{"fq.size", REPLAY_KNOB_U32, S_OFF(fq_size), 1, 65536, NULL, NULL, NULL, NULL,
-	 "lazy mode: flush-queue entries before a domain-selective flush"},
-	{"fq.timeout_ns", REPLAY_KNOB_U64, S_OFF(fq_timeout_ns), 1, UINT64_MAX, NULL, NULL, NULL,
-	 NULL, "lazy mode: age of the oldest queued unmap that forces a flush (simulated ns)"},
-	{"pgsize", REPLAY_KNOB_ENUM, S_OFF(pgsize), 0, 2, pgsize_names, NULL, NULL, NULL,
-	 "page-size policy: the largest IOMMU page size the driver may use"},
-	{"seed", REPLAY_KNOB_U64, S_OFF(seed), 0, UINT64_MAX, NULL, NULL, NULL, NULL,
-	 "seed of the machine and of random cache replacement"},
-	{"mem", REPLAY_KNOB_U64, S_OFF(mem), 0, 1ULL << 46, NULL, NULL, NULL, NULL,
-	 "machine memory in bytes (0: the trace's machine event, else 4 GiB)"},
-	{"stale.list", REPLAY_KNOB_U32, S_OFF(stale_list), 0, 1000000, NULL, NULL, NULL, NULL,
-	 "stale windows listed in the report (all are counted)"},
+	{ "inval", REPLAY_KNOB_ENUM, S_OFF(lazy), 0, 1, inval_names, NULL, NULL, NULL,
+	  "IOTLB invalidation on unmap: strict (synchronous) or lazy (flush queue)" },
+	{ "fq.size", REPLAY_KNOB_U32, S_OFF(fq_size), 1, 65536, NULL, NULL, NULL, NULL,
+	  "lazy mode: flush-queue entries before a domain-selective flush" },
+	{ "fq.timeout_ns", REPLAY_KNOB_U64, S_OFF(fq_timeout_ns), 1, UINT64_MAX, NULL, NULL, NULL,
+	  NULL, "lazy mode: age of the oldest queued unmap that forces a flush (simulated ns)" },
+	{ "pgsize", REPLAY_KNOB_ENUM, S_OFF(pgsize), 0, 2, pgsize_names, NULL, NULL, NULL,
+	  "page-size policy: the largest IOMMU page size the driver may use" },
+	{ "seed", REPLAY_KNOB_U64, S_OFF(seed), 0, UINT64_MAX, NULL, NULL, NULL, NULL,
+	  "seed of the machine and of random cache replacement" },
+	{ "mem", REPLAY_KNOB_U64, S_OFF(mem), 0, 1ULL << 46, NULL, NULL, NULL, NULL,
+	  "machine memory in bytes (0: the trace's machine event, else 4 GiB)" },
+	{ "stale.list", REPLAY_KNOB_U32, S_OFF(stale_list), 0, 1000000, NULL, NULL, NULL, NULL,
+	  "stale windows listed in the report (all are counted)" },
 };
 
 const struct replay_knob *replay_engine_knobs(size_t *n)
@@ -163,7 +163,7 @@ int rp_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-static const char *const repl_names[] = {"lru", "rr", "random", NULL};
+static const char *const repl_names[] = { "lru", "rr", "random", NULL };
 
 static int parse_geom(struct hwm_cache_geom *g, const char *val, char *err, size_t errlen)
 {
@@ -508,7 +508,7 @@ static int apply_one(void *arg, const char *key, const char *val, char *err, siz
 int rp_config_apply(const struct replay_model *m, void *mcfg, struct replay_settings *s,
 		    const char *text, char *err, size_t errlen)
 {
-	struct apply_arg a = {m, mcfg, s};
+	struct apply_arg a = { m, mcfg, s };
 
 	return kv_walk(text, apply_one, &a, err, errlen);
 }

@@ -49,20 +49,32 @@ static void levels_format(const void *cfg, char *buf, size_t len)
 	snprintf(buf, len, "%u", l);
 }
 
-#define B(key, f, help) { key, REPLAY_KNOB_BOOL, V_OFF(f), 0, 1, NULL, NULL, NULL, NULL, help }
-#define N(key, t, f, lo, hi, help) { key, t, V_OFF(f), lo, hi, NULL, NULL, NULL, NULL, help }
-#define G(key, f, help) { key, REPLAY_KNOB_GEOM, V_OFF(f), 0, 0, NULL, NULL, NULL, NULL, help }
+#define B(key, f, help)                                                             \
+	{                                                                           \
+		key, REPLAY_KNOB_BOOL, V_OFF(f), 0, 1, NULL, NULL, NULL, NULL, help \
+	}
+#define N(key, t, f, lo, hi, help)                                     \
+	{                                                              \
+		key, t, V_OFF(f), lo, hi, NULL, NULL, NULL, NULL, help \
+	}
+#define G(key, f, help)                                                             \
+	{                                                                           \
+		key, REPLAY_KNOB_GEOM, V_OFF(f), 0, 0, NULL, NULL, NULL, NULL, help \
+	}
 
 static const struct replay_knob vtd_knobs[] = {
 	{ "vtd.levels", REPLAY_KNOB_CUSTOM, 0, 3, 5, NULL, levels_parse, levels_format, "3|4|5",
 	  "second-stage table depth (sets CAP.SAGAW to that one level and MGAW 39/48/57)" },
-	N("vtd.sagaw", REPLAY_KNOB_U8, sagaw, 1, 15, "CAP.SAGAW bitmap: bit 1 3-level, 2 4-level, 3 5-level"),
+	N("vtd.sagaw", REPLAY_KNOB_U8, sagaw, 1, 15,
+	  "CAP.SAGAW bitmap: bit 1 3-level, 2 4-level, 3 5-level"),
 	N("vtd.mgaw", REPLAY_KNOB_U8, mgaw, 30, 64, "CAP.MGAW: maximum guest address width, bits"),
 	N("vtd.haw", REPLAY_KNOB_U8, haw, 32, 52, "host address width, bits"),
-	N("vtd.sllps", REPLAY_KNOB_U8, sllps, 0, 3, "CAP.SLLPS: bit 0 2 MiB, bit 1 1 GiB second-stage pages"),
+	N("vtd.sllps", REPLAY_KNOB_U8, sllps, 0, 3,
+	  "CAP.SLLPS: bit 0 2 MiB, bit 1 1 GiB second-stage pages"),
 	N("vtd.nd", REPLAY_KNOB_U8, nd, 0, 6, "CAP.ND: 2^(4+2*nd) domain ids"),
 	N("vtd.nfr", REPLAY_KNOB_U16, nfr, 1, 256, "CAP.NFR: fault recording registers"),
-	N("vtd.mamv", REPLAY_KNOB_U8, mamv, 0, 63, "CAP.MAMV: largest page-selective invalidation mask"),
+	N("vtd.mamv", REPLAY_KNOB_U8, mamv, 0, 63,
+	  "CAP.MAMV: largest page-selective invalidation mask"),
 	B("vtd.psi", psi, "CAP.PSI: page-selective invalidation"),
 	B("vtd.cm", cm, "CAP.CM: caching mode (not-present entries may be cached)"),
 	B("vtd.fl1gp", fl1gp, "CAP.FL1GP: first-stage 1 GiB pages"),
@@ -87,11 +99,16 @@ static const struct replay_knob vtd_knobs[] = {
 	G("vtd.devtlb", devtlb, "device TLBs of ATS devices"),
 	B("vtd.qi_sync", qi_sync, "process the invalidation queue on each tail write"),
 	B("vtd.checker", checker, "protocol checker (re-reads cached PTEs on every hit: slow)"),
-	N("vtd.seed", REPLAY_KNOB_U64, seed, 0, UINT64_MAX, "random replacement seed (the engine's seed= sets it too)"),
-	N("vtd.cost.iotlb_hit", REPLAY_KNOB_U32, cost.iotlb_hit_cycles, 0, 1000000, "cost model: cycles of an IOTLB hit"),
-	N("vtd.cost.cache_hit", REPLAY_KNOB_U32, cost.cache_hit_cycles, 0, 1000000, "cost model: cycles of another cache hit"),
-	N("vtd.cost.mem", REPLAY_KNOB_U32, cost.mem_access_cycles, 0, 1000000, "cost model: cycles of one memory access"),
-	N("vtd.cost.ps_per_cycle", REPLAY_KNOB_U32, cost.ps_per_cycle, 1, 1000000, "cost model: picoseconds per cycle"),
+	N("vtd.seed", REPLAY_KNOB_U64, seed, 0, UINT64_MAX,
+	  "random replacement seed (the engine's seed= sets it too)"),
+	N("vtd.cost.iotlb_hit", REPLAY_KNOB_U32, cost.iotlb_hit_cycles, 0, 1000000,
+	  "cost model: cycles of an IOTLB hit"),
+	N("vtd.cost.cache_hit", REPLAY_KNOB_U32, cost.cache_hit_cycles, 0, 1000000,
+	  "cost model: cycles of another cache hit"),
+	N("vtd.cost.mem", REPLAY_KNOB_U32, cost.mem_access_cycles, 0, 1000000,
+	  "cost model: cycles of one memory access"),
+	N("vtd.cost.ps_per_cycle", REPLAY_KNOB_U32, cost.ps_per_cycle, 1, 1000000,
+	  "cost model: picoseconds per cycle"),
 };
 
 static void vtd_cfg_default(void *cfg)
@@ -102,8 +119,9 @@ static void vtd_cfg_default(void *cfg)
 static int vtd_cfg_finish(void *cfg, const struct replay_settings *s, char *err, size_t errlen)
 {
 	struct vtd_config *c = cfg;
-	static const uint8_t max_sllps[] = { [REPLAY_PGSIZE_1G] = 3, [REPLAY_PGSIZE_2M] = 1,
-					     [REPLAY_PGSIZE_4K] = 0 };
+	static const uint8_t max_sllps[] = {
+		[REPLAY_PGSIZE_1G] = 3, [REPLAY_PGSIZE_2M] = 1, [REPLAY_PGSIZE_4K] = 0
+	};
 
 	if (s->pgsize <= REPLAY_PGSIZE_4K)
 		c->sllps &= max_sllps[s->pgsize];
@@ -162,8 +180,8 @@ static void vtd_release_device(struct iommu_dev *dev)
 }
 
 static const char *const desc_names[16] = {
-	[1] = "qi.cc", [2] = "qi.iotlb", [3] = "qi.devtlb", [4] = "qi.iec", [5] = "qi.wait",
-	[6] = "qi.piotlb", [7] = "qi.pc", [8] = "qi.pdevtlb",
+	[1] = "qi.cc",	 [2] = "qi.iotlb",  [3] = "qi.devtlb", [4] = "qi.iec",
+	[5] = "qi.wait", [6] = "qi.piotlb", [7] = "qi.pc",     [8] = "qi.pdevtlb",
 };
 
 static void vtd_unit_stats(struct replay_unit_hw *u, struct replay_unit_stats *out)
@@ -204,44 +222,82 @@ static void vtd_unit_stats(struct replay_unit_hw *u, struct replay_unit_stats *o
 static const char *vtd_fault_reason_name(uint32_t r)
 {
 	switch (r) {
-	case 0x1: return "root_not_present";
-	case 0x2: return "context_not_present";
-	case 0x3: return "context_invalid";
-	case 0x4: return "address_beyond_agaw";
-	case 0x5: return "no_write";
-	case 0x6: return "no_read";
-	case 0x7: return "pte_access_error";
-	case 0x8: return "root_access_error";
-	case 0x9: return "context_access_error";
-	case 0xa: return "root_reserved";
-	case 0xb: return "context_reserved";
-	case 0xc: return "pte_reserved";
-	case 0xd: return "translation_type_blocked";
-	case 0x30: return "sm_root_access_error";
-	case 0x31: return "sm_context_access_error";
-	case 0x32: return "sm_root_reserved";
-	case 0x33: return "sm_context_reserved";
-	case 0x34: return "sm_context_not_present";
-	case 0x35: return "sm_context_invalid";
-	case 0x36: return "sm_rid_pasid_invalid";
-	case 0x37: return "sm_pasid_disabled";
-	case 0x38: return "sm_pasid_dir_access_error";
-	case 0x39: return "sm_pasid_dir_not_present";
-	case 0x3a: return "sm_pasid_dir_reserved";
-	case 0x3b: return "sm_pasid_entry_access_error";
-	case 0x3c: return "sm_pasid_entry_not_present";
-	case 0x3d: return "sm_pasid_entry_reserved";
-	case 0x3e: return "sm_pgtt_invalid";
-	case 0x80: return "sm_fl_access_error";
-	case 0x81: return "sm_fl_not_present";
-	case 0x82: return "sm_fl_no_write";
-	case 0x83: return "sm_fl_no_read";
-	case 0x90: return "sm_sl_access_error";
-	case 0x91: return "sm_sl_not_present";
-	case 0x92: return "sm_sl_address_beyond_aw";
-	case 0x93: return "sm_sl_no_write";
-	case 0x94: return "sm_sl_no_read";
-	default: return NULL;
+	case 0x1:
+		return "root_not_present";
+	case 0x2:
+		return "context_not_present";
+	case 0x3:
+		return "context_invalid";
+	case 0x4:
+		return "address_beyond_agaw";
+	case 0x5:
+		return "no_write";
+	case 0x6:
+		return "no_read";
+	case 0x7:
+		return "pte_access_error";
+	case 0x8:
+		return "root_access_error";
+	case 0x9:
+		return "context_access_error";
+	case 0xa:
+		return "root_reserved";
+	case 0xb:
+		return "context_reserved";
+	case 0xc:
+		return "pte_reserved";
+	case 0xd:
+		return "translation_type_blocked";
+	case 0x30:
+		return "sm_root_access_error";
+	case 0x31:
+		return "sm_context_access_error";
+	case 0x32:
+		return "sm_root_reserved";
+	case 0x33:
+		return "sm_context_reserved";
+	case 0x34:
+		return "sm_context_not_present";
+	case 0x35:
+		return "sm_context_invalid";
+	case 0x36:
+		return "sm_rid_pasid_invalid";
+	case 0x37:
+		return "sm_pasid_disabled";
+	case 0x38:
+		return "sm_pasid_dir_access_error";
+	case 0x39:
+		return "sm_pasid_dir_not_present";
+	case 0x3a:
+		return "sm_pasid_dir_reserved";
+	case 0x3b:
+		return "sm_pasid_entry_access_error";
+	case 0x3c:
+		return "sm_pasid_entry_not_present";
+	case 0x3d:
+		return "sm_pasid_entry_reserved";
+	case 0x3e:
+		return "sm_pgtt_invalid";
+	case 0x80:
+		return "sm_fl_access_error";
+	case 0x81:
+		return "sm_fl_not_present";
+	case 0x82:
+		return "sm_fl_no_write";
+	case 0x83:
+		return "sm_fl_no_read";
+	case 0x90:
+		return "sm_sl_access_error";
+	case 0x91:
+		return "sm_sl_not_present";
+	case 0x92:
+		return "sm_sl_address_beyond_aw";
+	case 0x93:
+		return "sm_sl_no_write";
+	case 0x94:
+		return "sm_sl_no_read";
+	default:
+		return NULL;
 	}
 }
 
@@ -263,9 +319,10 @@ const struct replay_model replay_model_vtd = {
 	.name = "vtd",
 	.vendor = HWM_VENDOR_VTD,
 	.description = "Intel VT-d (DMA remapping unit, VT-d 3.4) with the Intel driver",
-	.features = "legacy and scalable mode, 3/4/5-level second stage, first stage, nesting, "
-		    "2M/1G pages, IOTLB, context/PASID/paging-structure caches, queued "
-		    "invalidation, fault recording, ATS device TLB, page requests, protocol checker",
+	.features =
+		"legacy and scalable mode, 3/4/5-level second stage, first stage, nesting, "
+		"2M/1G pages, IOTLB, context/PASID/paging-structure caches, queued "
+		"invalidation, fault recording, ATS device TLB, page requests, protocol checker",
 	.cfg_size = sizeof(struct vtd_config),
 	.knobs = vtd_knobs,
 	.nknobs = sizeof(vtd_knobs) / sizeof(vtd_knobs[0]),

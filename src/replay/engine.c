@@ -292,7 +292,7 @@ static int tag_addr(struct engine *e, uint32_t tag, uint64_t off, uint64_t *iova
 
 int rp_machine(struct engine *e, uint64_t mem)
 {
-	struct mach_config mc = {0};
+	struct mach_config mc = { 0 };
 	int rc;
 
 	if (e->m)
@@ -484,7 +484,7 @@ err_free:
 static int ev_device(struct engine *e, const struct rt_event *ev)
 {
 	const struct rt_trace *t = e->t;
-	struct plat_dev_config dc = {0};
+	struct plat_dev_config dc = { 0 };
 	struct rp_unit *u = rp_unit_find(e, ev->u.device.iommu);
 	struct rp_dev *d;
 	int rc, err = 0;
@@ -572,7 +572,7 @@ static int ev_memfd(struct engine *e, const struct rt_event *ev)
 
 static int ev_ioas_alloc(struct engine *e, const struct rt_event *ev)
 {
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
 	struct rp_pt *pt;
 	struct rp_as *as;
 	int rc;
@@ -621,7 +621,7 @@ static uint32_t map_perms(uint16_t f)
 static int ev_map(struct engine *e, const struct rt_event *ev)
 {
 	struct rp_as *as = ioas_find(e, ev->u.map.ioas);
-	struct iommu_ioas_map a = {.size = sizeof(a)};
+	struct iommu_ioas_map a = { .size = sizeof(a) };
 	int rc;
 
 	if (!as)
@@ -650,7 +650,7 @@ static int ev_map(struct engine *e, const struct rt_event *ev)
 static int ev_map_file(struct engine *e, const struct rt_event *ev)
 {
 	struct rp_as *as = ioas_find(e, ev->u.map_file.ioas);
-	struct iommu_ioas_map_file a = {.size = sizeof(a)};
+	struct iommu_ioas_map_file a = { .size = sizeof(a) };
 	struct rp_file *f = NULL;
 	int rc;
 
@@ -684,7 +684,7 @@ static int ev_map_file(struct engine *e, const struct rt_event *ev)
 static int ev_unmap(struct engine *e, const struct rt_event *ev)
 {
 	struct rp_as *as = ioas_find(e, ev->u.unmap.ioas);
-	struct iommu_ioas_unmap a = {.size = sizeof(a)};
+	struct iommu_ioas_unmap a = { .size = sizeof(a) };
 	bool all = !ev->u.unmap.iova && !ev->u.unmap.len && !ev->u.unmap.tag;
 	uint64_t iova;
 	int rc;
@@ -713,7 +713,7 @@ static int ev_copy(struct engine *e, const struct rt_event *ev)
 {
 	struct rp_as *dst = ioas_find(e, ev->u.copy.dst_ioas);
 	struct rp_as *src = ioas_find(e, ev->u.copy.src_ioas);
-	struct iommu_ioas_copy a = {.size = sizeof(a)};
+	struct iommu_ioas_copy a = { .size = sizeof(a) };
 	uint64_t src_iova;
 	int rc;
 
@@ -745,7 +745,7 @@ static int ev_hwpt_alloc(struct engine *e, const struct rt_event *ev)
 {
 	struct rp_dev *d = ev->u.hwpt.dev < e->t->str.n ? e->dev_by_str[ev->u.hwpt.dev] : NULL;
 	struct rp_pt *parent = pt_find(e, ev->u.hwpt.pt), *pt;
-	struct iommu_hwpt_alloc a = {.size = sizeof(a)};
+	struct iommu_hwpt_alloc a = { .size = sizeof(a) };
 	int rc;
 
 	if (!d || !d->fdev || !parent)
@@ -807,7 +807,7 @@ static int ev_attach(struct engine *e, const struct rt_event *ev)
 static int ev_ioas_destroy(struct engine *e, const struct rt_event *ev)
 {
 	struct rp_pt *pt = pt_find(e, ev->u.ioas.id);
-	struct iommu_destroy a = {.size = sizeof(a)};
+	struct iommu_destroy a = { .size = sizeof(a) };
 	int rc;
 
 	if (!pt)
@@ -1100,7 +1100,7 @@ static void collect_stats(struct engine *e)
 			if (k == r->hw.ncaches) {
 				if (k == REPLAY_MAX_NAMED)
 					continue;
-				r->hw.caches[k] = (struct replay_named){st.caches[j].name, 0, 0};
+				r->hw.caches[k] = (struct replay_named){ st.caches[j].name, 0, 0 };
 				r->hw.ncaches++;
 			}
 			r->hw.caches[k].a += st.caches[j].a;
@@ -1114,7 +1114,7 @@ static void collect_stats(struct engine *e)
 				if (k == REPLAY_MAX_NAMED)
 					continue;
 				r->hw.inval[k] =
-					(struct replay_named){st.inval[j].name, 0, st.inval[j].b};
+					(struct replay_named){ st.inval[j].name, 0, st.inval[j].b };
 				r->hw.ninval++;
 			}
 			r->hw.inval[k].a += st.inval[j].a;

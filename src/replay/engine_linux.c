@@ -74,7 +74,7 @@ static void parse_bdf(struct engine *e, const char *s, struct plat_dev_config *d
 
 static int lx_domain(struct engine *e)
 {
-	struct plat_dev_config dc = {0};
+	struct plat_dev_config dc = { 0 };
 	struct rp_dev *d;
 	int rc;
 
@@ -100,7 +100,7 @@ static int lx_domain(struct engine *e)
 /* The device a Linux event names, made and attached to the domain on first use. */
 static int lx_dev(struct engine *e, uint32_t name, bool attach, struct rp_dev **out)
 {
-	struct plat_dev_config dc = {0};
+	struct plat_dev_config dc = { 0 };
 	struct rp_dev *d = name < e->t->str.n ? e->dev_by_str[name] : NULL;
 	int rc;
 

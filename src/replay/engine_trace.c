@@ -63,8 +63,8 @@ void rp_trace_xlate(struct engine *e, struct rp_dev *d, uint64_t iova, const str
 	if (x->cost.iotlb_hits)
 		e->tr_hits++;
 	if (e->pw && x->cost.mem_accesses) {
-		static const char *const keys[] = {"iova", "mem_accesses", "cache_hits"};
-		uint64_t v[] = {iova, x->cost.mem_accesses, x->cost.cache_hits};
+		static const char *const keys[] = { "iova", "mem_accesses", "cache_hits" };
+		uint64_t v[] = { iova, x->cost.mem_accesses, x->cost.cache_hits };
 
 		trace_perfetto_span(e->pw, "walk", "hw", d->track, span_start(e, d) + offset_ns,
 				    x->cost.ns, 3, keys, v, 1);
@@ -84,15 +84,15 @@ void rp_trace_drain(struct engine *e)
 void rp_trace_dma(struct engine *e, struct rp_dev *d, uint32_t pasid, uint64_t iova, uint64_t len,
 		  uint32_t access, uint64_t cost_ns, const struct hwm_xlate *fault, bool stale)
 {
-	static const char *const dirs[] = {"none", "read", "write", "rw"};
+	static const char *const dirs[] = { "none", "read", "write", "rw" };
 	uint64_t start = span_start(e, d);
 
 	e->tr_dma++;
 	if (e->pw) {
-		static const char *const keys[] = {"iova",	   "len",   "pasid",
-						   "fault_reason", "stale", "event"};
-		uint64_t v[] = {iova,		len, pasid, fault ? fault->fault.reason : 0, stale,
-				e->ev_index + 1};
+		static const char *const keys[] = { "iova",	    "len",   "pasid",
+						    "fault_reason", "stale", "event" };
+		uint64_t v[] = { iova,		 len, pasid, fault ? fault->fault.reason : 0, stale,
+				 e->ev_index + 1 };
 
 		trace_perfetto_span(e->pw,
 				    fault   ? "dma (fault)"

@@ -30,8 +30,9 @@ enum rt_format rt_format_detect(const void *data, size_t len)
 		while (p < le && (*p == ' ' || *p == '\t' || *p == '\r'))
 			p++;
 		if (p < le && *p != '#')
-			return (size_t)(le - p) >= 15 && !memcmp(p, "iommusim-trace ", 15) ? RT_FMT_TEXT
-											   : RT_FMT_LINUX;
+			return (size_t)(le - p) >= 15 && !memcmp(p, "iommusim-trace ", 15)
+				       ? RT_FMT_TEXT
+				       : RT_FMT_LINUX;
 		p = nl ? nl + 1 : end;
 	}
 	return RT_FMT_TEXT; /* empty: let the text reader say what is missing */

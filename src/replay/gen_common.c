@@ -11,10 +11,8 @@
 #include "gen.h"
 
 static const char *const kind_names[] = {
-	[RT_GEN_NIC_RING] = "nic-ring",
-	[RT_GEN_NIC_PERPACKET] = "nic-perpacket",
-	[RT_GEN_NVME] = "nvme",
-	[RT_GEN_GPU] = "gpu",
+	[RT_GEN_NIC_RING] = "nic-ring", [RT_GEN_NIC_PERPACKET] = "nic-perpacket",
+	[RT_GEN_NVME] = "nvme",		[RT_GEN_GPU] = "gpu",
 	[RT_GEN_MIX] = "mix",
 };
 

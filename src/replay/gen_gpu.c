@@ -29,7 +29,8 @@ int rt_gen_gpu(const struct rt_gen_params *p, struct rt_trace *t)
 	struct gen g;
 	uint32_t dev;
 
-	if (!nbuf || nbuf > 256 || !streams || streams > 64 || !chunk || chunk > bsize || bsize % (2ull << 20))
+	if (!nbuf || nbuf > 256 || !streams || streams > 64 || !chunk || chunk > bsize ||
+	    bsize % (2ull << 20))
 		return -EINVAL;
 	gen_begin(&g, t, p, (uint64_t)nbuf * bsize + GiB);
 	dev = gen_device(&g, "gpu0", 0x65, 0, 0, 20, RT_DEV_ATS);
@@ -47,7 +48,8 @@ int rt_gen_gpu(const struct rt_gen_params *p, struct rt_trace *t)
 		uint64_t len = chunk < bsize - s->off ? chunk : bsize - s->off;
 
 		gen_time(&g, rate / 2 + gen_below(&g, rate + 1));
-		gen_dma(&g, dev, (n / streams) % 2 ? RT_DIR_WRITE : RT_DIR_READ, base + s->off, len);
+		gen_dma(&g, dev, (n / streams) % 2 ? RT_DIR_WRITE : RT_DIR_READ, base + s->off,
+			len);
 		s->off += len;
 		if (s->off >= bsize) {
 			s->off = 0;

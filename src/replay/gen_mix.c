@@ -24,7 +24,8 @@ struct live {
 
 int rt_gen_mix(const struct rt_gen_params *p, struct rt_trace *t)
 {
-	uint64_t va = 0x7f2000000000ull, hva = 0x7f3000000000ull, rate = p->rate_ns ? p->rate_ns : 500;
+	uint64_t va = 0x7f2000000000ull, hva = 0x7f3000000000ull,
+		 rate = p->rate_ns ? p->rate_ns : 500;
 	uint64_t region = p->buf_size ? p->buf_size : 64ull << 20;
 	struct live lv[NSLOT] = { { 0 } };
 	uint64_t last_iova = 0, last_len = 0;
@@ -68,7 +69,8 @@ int rt_gen_mix(const struct rt_gen_params *p, struct rt_trace *t)
 		} else if (op < 55) { /* map */
 			uint64_t len = PAGE << gen_below(&g, 10); /* 4 KiB .. 2 MiB */
 			bool huge = len == (2ull << 20) && gen_below(&g, 2);
-			uint64_t src = huge ? hva : va + (gen_below(&g, (region - len) / PAGE + 1) * PAGE);
+			uint64_t src =
+				huge ? hva : va + (gen_below(&g, (region - len) / PAGE + 1) * PAGE);
 
 			if (l->used)
 				continue;
@@ -81,7 +83,8 @@ int rt_gen_mix(const struct rt_gen_params *p, struct rt_trace *t)
 				gen_map(&g, l->ioas, RT_IOVA_AUTO, 1, src, len, l->tag);
 			} else {
 				l->tag = 0;
-				l->iova = s * SLOT + (len < SLOT / 2 ? gen_below(&g, 4) * len : 0) + SLOT;
+				l->iova = s * SLOT + (len < SLOT / 2 ? gen_below(&g, 4) * len : 0) +
+					  SLOT;
 				gen_map(&g, l->ioas, l->iova, 1, src, len, 0);
 			}
 		} else if (op < 70) { /* unmap */
@@ -95,9 +98,11 @@ int rt_gen_mix(const struct rt_gen_params *p, struct rt_trace *t)
 			l->used = 0;
 		} else if (op < 78) { /* use-after-unmap */
 			if (last_len)
-				gen_dma(&g, dev, RT_DIR_WRITE, last_iova + gen_below(&g, last_len), 64);
+				gen_dma(&g, dev, RT_DIR_WRITE, last_iova + gen_below(&g, last_len),
+					64);
 		} else if (op < 82) { /* never mapped */
-			gen_dma(&g, dev, RT_DIR_READ, (NSLOT + 2) * SLOT + gen_below(&g, SLOT), 256);
+			gen_dma(&g, dev, RT_DIR_READ, (NSLOT + 2) * SLOT + gen_below(&g, SLOT),
+				256);
 		} else if (op < 88) { /* flush */
 			struct rt_event *e = gen_ev(&g, RT_EV_FLUSH);
 

@@ -77,14 +77,16 @@ int rt_gen_nic(const struct rt_gen_params *p, bool perpacket, struct rt_trace *t
 		iova = (iova + 2 * MiB - 1) & ~(2 * MiB - 1);
 		for (uint32_t i = 0; i < queues && !g.err; i++) {
 			q[i].win = iova + (uint64_t)i * 16 * depth * PAGE;
-			q[i].posted = fault_calloc(t->fc, "replay.gen_nic", depth, sizeof(uint64_t));
+			q[i].posted =
+				fault_calloc(t->fc, "replay.gen_nic", depth, sizeof(uint64_t));
 			if (!q[i].posted) {
 				g.err = -ENOMEM;
 				break;
 			}
 			/* post every RX slot */
 			for (uint32_t s = 0; s < depth; s++) {
-				uint64_t io = q[i].win + (q[i].next_iova++ % (16ull * depth)) * PAGE;
+				uint64_t io =
+					q[i].win + (q[i].next_iova++ % (16ull * depth)) * PAGE;
 				uint64_t bva = q[i].next_va + (s % (4ull * depth)) * PAGE;
 
 				gen_map(&g, 1, io, 1, bva, PAGE, 0);
@@ -119,7 +121,9 @@ int rt_gen_nic(const struct rt_gen_params *p, bool perpacket, struct rt_trace *t
 
 			if (perpacket) {
 				buf = c->win + (c->next_iova++ % (16ull * depth)) * PAGE;
-				gen_map(&g, 1, buf, 1, c->next_va + (c->next_iova % (4ull * depth)) * PAGE, PAGE, 0);
+				gen_map(&g, 1, buf, 1,
+					c->next_va + (c->next_iova % (4ull * depth)) * PAGE, PAGE,
+					0);
 			}
 			gen_dma(&g, nic, RT_DIR_READ, c->tx_ring + (uint64_t)s * DESC, DESC);
 			gen_dma(&g, nic, RT_DIR_READ, buf, len);

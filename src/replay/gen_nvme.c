@@ -38,7 +38,8 @@ int rt_gen_nvme(const struct rt_gen_params *p, struct rt_trace *t)
 {
 	uint32_t queues = p->queues ? p->queues : 1, depth = p->depth ? p->depth : 32;
 	uint32_t size = p->size ? p->size : 4096, reads = p->rx_percent ? p->rx_percent : 70;
-	uint64_t data = p->buf_size ? p->buf_size : 64ull << 20, rate = p->rate_ns ? p->rate_ns : 2000;
+	uint64_t data = p->buf_size ? p->buf_size : 64ull << 20,
+		 rate = p->rate_ns ? p->rate_ns : 2000;
 	uint64_t va = 0x7f1000000000ull, dva = va + (1ull << 30), iova = 0x100000;
 	uint64_t pages = data / PAGE, io_pages = (size + PAGE - 1) / PAGE;
 	uint64_t winpages = 8ull * depth * io_pages;
@@ -53,7 +54,9 @@ int rt_gen_nvme(const struct rt_gen_params *p, struct rt_trace *t)
 		return -ENOMEM;
 	gen_begin(&g, t, p, 1ull << 32);
 	dev = gen_device(&g, "nvme0", 4, 0, 0, 0, 0);
-	gen_mmap(&g, 1, va, (uint64_t)queues * 2 * (((uint64_t)depth * SQE + PAGE - 1) & ~(PAGE - 1)), RT_MMAP_LOCKED);
+	gen_mmap(&g, 1, va,
+		 (uint64_t)queues * 2 * (((uint64_t)depth * SQE + PAGE - 1) & ~(PAGE - 1)),
+		 RT_MMAP_LOCKED);
 	gen_mmap(&g, 1, dva, pages * PAGE, 0);
 	gen_ioas(&g, 1);
 	gen_attach(&g, dev, 1, RT_PASID_NONE);
@@ -65,7 +68,8 @@ int rt_gen_nvme(const struct rt_gen_params *p, struct rt_trace *t)
 		gen_map(&g, 1, q[i].sq, 1, va + (2ull * i) * qb, qb, 0);
 		gen_map(&g, 1, q[i].cq, 1, va + (2ull * i + 1) * qb, qb, 0);
 		q[i].inflight = fault_calloc(t->fc, "replay.gen_nvme", depth, sizeof(struct io));
-		q[i].busy = fault_calloc(t->fc, "replay.gen_nvme", winpages / io_pages, sizeof(bool));
+		q[i].busy =
+			fault_calloc(t->fc, "replay.gen_nvme", winpages / io_pages, sizeof(bool));
 		if (!q[i].inflight || !q[i].busy)
 			g.err = -ENOMEM;
 	}
@@ -111,7 +115,8 @@ int rt_gen_nvme(const struct rt_gen_params *p, struct rt_trace *t)
 			struct io io = q[i].inflight[--q[i].n];
 
 			gen_dma(&g, dev, io.read ? RT_DIR_WRITE : RT_DIR_READ, io.iova, io.len);
-			gen_dma(&g, dev, RT_DIR_WRITE, q[i].cq + (q[i].cq_head++ % depth) * CQE, CQE);
+			gen_dma(&g, dev, RT_DIR_WRITE, q[i].cq + (q[i].cq_head++ % depth) * CQE,
+				CQE);
 			gen_unmap(&g, 1, io.iova, io_pages * PAGE, 0);
 		}
 	}

@@ -45,7 +45,8 @@ struct lrd {
 	unsigned ntk;
 };
 
-#define LBAD(r, field, ...) (rt_err_set((r)->err, (r)->opts, -EINVAL, (r)->line, field, __VA_ARGS__), -EINVAL)
+#define LBAD(r, field, ...) \
+	(rt_err_set((r)->err, (r)->opts, -EINVAL, (r)->line, field, __VA_ARGS__), -EINVAL)
 
 static int sp(char c)
 {
@@ -204,7 +205,8 @@ static int attrs_field(struct lrd *r, uint16_t *flags)
 		uint16_t bit = RT_ATTR_OTHER;
 
 		for (nm = rt_attr_names; nm->name; nm++)
-			if (nm->bit != RT_LX_SG_TRUNCATED && strlen(nm->name) == n && !memcmp(nm->name, v, n))
+			if (nm->bit != RT_LX_SG_TRUNCATED && strlen(nm->name) == n &&
+			    !memcmp(nm->name, v, n))
 				bit = nm->bit;
 		*flags |= bit;
 		if (!c)
@@ -235,7 +237,8 @@ static int array_field(struct lrd *r, const char *key, uint64_t *vals, uint32_t 
 		size_t len = c ? (size_t)(c - p) : (size_t)(end - p);
 		uint64_t v;
 
-		if (len > 2 && p[0] == '0' && p[1] == 'x' ? parse_hex(p, len, &v) : rt_parse_u64(p, len, 0, &v))
+		if (len > 2 && p[0] == '0' && p[1] == 'x' ? parse_hex(p, len, &v)
+							  : rt_parse_u64(p, len, 0, &v))
 			return LBAD(r, key, "bad array element '%s'",
 				    rt_shown(sh, sizeof(sh), p, len));
 		if (*n == max)
@@ -402,8 +405,19 @@ static int parse_iommu(struct lrd *r, unsigned idx, const char *p, const char *e
 
 /* ---- dma:* ---- */
 
-enum { C_MAP, C_UNMAP, C_ALLOC, C_FREE, C_ALLOC_SGT, C_FREE_SGT, C_MAP_SG, C_MAP_SG_ERR, C_UNMAP_SG,
-       C_SYNC_SINGLE, C_SYNC_SG };
+enum {
+	C_MAP,
+	C_UNMAP,
+	C_ALLOC,
+	C_FREE,
+	C_ALLOC_SGT,
+	C_FREE_SGT,
+	C_MAP_SG,
+	C_MAP_SG_ERR,
+	C_UNMAP_SG,
+	C_SYNC_SINGLE,
+	C_SYNC_SG
+};
 
 static const struct {
 	const char *name;
@@ -448,7 +462,8 @@ static int frac_field(struct lrd *r, const char *key, uint32_t *full)
 		return 0;
 	slash = memchr(t->v, '/', t->vl);
 	if (!slash || rt_parse_u64(t->v, (size_t)(slash - t->v), 0, &a) ||
-	    rt_parse_u64(slash + 1, t->vl - (size_t)(slash - t->v) - 1, 0, &b) || b > INT32_MAX || a > b)
+	    rt_parse_u64(slash + 1, t->vl - (size_t)(slash - t->v) - 1, 0, &b) || b > INT32_MAX ||
+	    a > b)
 		return LBAD(r, key, "expected N/M");
 	*full = (uint32_t)b;
 	return 0;
@@ -538,7 +553,8 @@ static int parse_dma(struct lrd *r, unsigned idx, const char *p, const char *end
 				int neg = t->vl && t->v[0] == '-';
 				uint64_t v;
 
-				if (rt_parse_u64(t->v + neg, t->vl - (size_t)neg, 0, &v) || v > INT32_MAX)
+				if (rt_parse_u64(t->v + neg, t->vl - (size_t)neg, 0, &v) ||
+				    v > INT32_MAX)
 					ret = LBAD(r, "err", "not a number");
 				else
 					e->u.lx_sg.err = neg ? -(int32_t)v : (int32_t)v;
@@ -551,7 +567,8 @@ static int parse_dma(struct lrd *r, unsigned idx, const char *p, const char *end
 		if (!ret)
 			ret = frac_field(r, "ents", &e->u.lx_sg.full_ents);
 		for (unsigned i = 0; i < r->ntk; i++)
-			if (!r->tk[i].k && r->tk[i].vl == 11 && !memcmp(r->tk[i].v, "[TRUNCATED]", 11))
+			if (!r->tk[i].k && r->tk[i].vl == 11 &&
+			    !memcmp(r->tk[i].v, "[TRUNCATED]", 11))
 				e->flags |= RT_LX_SG_TRUNCATED;
 		break;
 	}
@@ -632,12 +649,13 @@ static int header_line(const char *p, const char *end)
  * Find "[SYSTEM:]EVENT: " at p. Returns 1 with name/system filled and *pay at
  * the payload, 0 when p does not look like an event name.
  */
-static int event_name(const char *p, const char *end, const char **sys, size_t *sysl, const char **name,
-		      size_t *namel, const char **pay)
+static int event_name(const char *p, const char *end, const char **sys, size_t *sysl,
+		      const char **name, size_t *namel, const char **pay)
 {
 	const char *s = p;
 
-	while (p < end && (is_digit(*p) || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
+	while (p < end &&
+	       (is_digit(*p) || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
 		p++;
 	if (p == s || p >= end || *p != ':')
 		return 0;
@@ -650,8 +668,8 @@ static int event_name(const char *p, const char *end, const char **sys, size_t *
 		/* "iommu:map:" : a subsystem prefix */
 		const char *n = p;
 
-		while (p < end && (is_digit(*p) || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				   *p == '_'))
+		while (p < end && (is_digit(*p) || (*p >= 'a' && *p <= 'z') ||
+				   (*p >= 'A' && *p <= 'Z') || *p == '_'))
 			p++;
 		if (p == n || p >= end || *p != ':')
 			return 0;
@@ -772,7 +790,8 @@ int rt_linux_read(const char *data, size_t len, const struct rt_read_opts *opts,
 		}
 		ret = 0;
 		if (!sys || (sysl == 5 && !memcmp(sys, "iommu", 5))) {
-			for (unsigned i = 0; i < sizeof(iommu_events) / sizeof(iommu_events[0]); i++) {
+			for (unsigned i = 0; i < sizeof(iommu_events) / sizeof(iommu_events[0]);
+			     i++) {
 				if (strlen(iommu_events[i].name) != namel ||
 				    memcmp(iommu_events[i].name, name, namel))
 					continue;
@@ -786,7 +805,8 @@ int rt_linux_read(const char *data, size_t len, const struct rt_read_opts *opts,
 		}
 		if (!known && (!sys || (sysl == 3 && !memcmp(sys, "dma", 3)))) {
 			for (unsigned i = 0; i < sizeof(dma_events) / sizeof(dma_events[0]); i++) {
-				if (strlen(dma_events[i].name) != namel || memcmp(dma_events[i].name, name, namel))
+				if (strlen(dma_events[i].name) != namel ||
+				    memcmp(dma_events[i].name, name, namel))
 					continue;
 				known = 1;
 				ret = parse_dma(&r, i, pay, le, sg);

@@ -35,7 +35,8 @@ static uint32_t feistel32(uint32_t x, uint64_t key)
 	uint32_t l = x >> 16, r = x & 0xffff;
 
 	for (unsigned i = 0; i < 4; i++) {
-		uint32_t f = (uint32_t)rt_mix64(key + i * UINT64_C(0x9e3779b97f4a7c15) + r) & 0xffff;
+		uint32_t f =
+			(uint32_t)rt_mix64(key + i * UINT64_C(0x9e3779b97f4a7c15) + r) & 0xffff;
 		uint32_t nl = r;
 
 		r = l ^ f;
@@ -53,7 +54,8 @@ static uint64_t redact_phys(uint64_t a, uint64_t key)
 	do
 		x = feistel32(x, key);
 	while (x >> FRAME_BITS);
-	return (a & ~(((UINT64_C(1) << FRAME_BITS) - 1) << FRAME_SHIFT)) | ((uint64_t)x << FRAME_SHIFT);
+	return (a & ~(((UINT64_C(1) << FRAME_BITS) - 1) << FRAME_SHIFT)) |
+	       ((uint64_t)x << FRAME_SHIFT);
 }
 
 struct region {
@@ -160,7 +162,8 @@ int rt_redact(struct rt_trace *t, uint64_t key)
 			if (e->u.lx_dma.phys)
 				e->u.lx_dma.phys = redact_phys(e->u.lx_dma.phys, key);
 			if (e->u.lx_dma.virt)
-				e->u.lx_dma.virt = redact_phys(e->u.lx_dma.virt, key ^ UINT64_C(0x4b56));
+				e->u.lx_dma.virt =
+					redact_phys(e->u.lx_dma.virt, key ^ UINT64_C(0x4b56));
 			break;
 		case RT_EV_LX_SG_ENT:
 			if (e->flags & RT_SG_HAS_PHYS)

@@ -20,18 +20,18 @@
 enum rt_ftype {
 	RT_F_HEX64, /* u64, text 0x%llx */
 	RT_F_DEC64, /* u64, text %llu (sizes, lengths, ns) */
-	RT_F_IOVA,  /* u64, hex or "auto" (RT_IOVA_AUTO) */
-	RT_F_U32,   /* u32 decimal (ids, pids, tags, counts) */
-	RT_F_I32,   /* i32 decimal */
-	RT_F_U8,    /* u8 decimal */
-	RT_F_STR,   /* u32 string id */
+	RT_F_IOVA, /* u64, hex or "auto" (RT_IOVA_AUTO) */
+	RT_F_U32, /* u32 decimal (ids, pids, tags, counts) */
+	RT_F_I32, /* i32 decimal */
+	RT_F_U8, /* u8 decimal */
+	RT_F_STR, /* u32 string id */
 	RT_F_PASID, /* u32 decimal or "none" (RT_PASID_NONE) */
-	RT_F_DIR,   /* rt_event.dir: read / write / rw / none */
+	RT_F_DIR, /* rt_event.dir: read / write / rw / none */
 	RT_F_LXDIR, /* rt_event.dir: TO_DEVICE / FROM_DEVICE / BIDIRECTIONAL / NONE */
 	RT_F_FLAGS, /* rt_event.flags as a ','-separated list of names */
 	RT_F_ATTRS, /* rt_event.flags as a '|'-separated list of DMA attr names */
-	RT_F_PROT,  /* u32 PROT_* bits as letters "rwx" or "none" */
-	RT_F_BDF,   /* device segment/bus/devfn as ssss:bb:dd.f */
+	RT_F_PROT, /* u32 PROT_* bits as letters "rwx" or "none" */
+	RT_F_BDF, /* device segment/bus/devfn as ssss:bb:dd.f */
 	RT_F_HEX32, /* u32, text 0x%x */
 };
 
@@ -42,9 +42,9 @@ struct rt_flagname {
 
 struct rt_field {
 	const char *key;
-	uint8_t type;     /* enum rt_ftype */
+	uint8_t type; /* enum rt_ftype */
 	uint8_t optional; /* may be omitted; the writer omits it when default */
-	uint16_t off;     /* offsetof(struct rt_event, ...) */
+	uint16_t off; /* offsetof(struct rt_event, ...) */
 	const struct rt_flagname *names; /* RT_F_FLAGS: NULL-name terminated */
 };
 

@@ -33,7 +33,7 @@
 
 int replay_until_parse(const char *s, struct replay_until *out, char *err, size_t errlen)
 {
-	static const char *const names[] = {"fault", "stale", "checker", "crash"};
+	static const char *const names[] = { "fault", "stale", "checker", "crash" };
 	const char *colon = strchr(s, ':');
 	size_t n = colon ? (size_t)(colon - s) : strlen(s);
 
@@ -120,7 +120,7 @@ static int check_crash(const struct rt_trace *t, const struct replay_config *c)
 static int check(const struct rt_trace *t, const struct replay_config *c,
 		 const struct replay_until *u, uint64_t *cut)
 {
-	struct replay_opts o = {0};
+	struct replay_opts o = { 0 };
 	struct replay_result r;
 	int rc, shows;
 
@@ -215,7 +215,7 @@ int replay_shrink(const struct rt_trace *t, const struct replay_config *c,
 		  const struct replay_until *u, struct rt_trace *out,
 		  struct replay_shrink_stats *st)
 {
-	struct shrinker s = {0};
+	struct shrinker s = { 0 };
 	struct replay_config cc;
 	size_t ng = 0, n, *g = NULL, limit = t->n;
 	uint64_t cut = UINT64_MAX;

@@ -157,10 +157,10 @@ static int run_job(struct sweep_run *w, unsigned i)
 	const char *values[REPLAY_MAX_AXES];
 	const char *keys[REPLAY_MAX_AXES];
 	unsigned j = w->first + i;
-	struct replay_row_info info = {0};
+	struct replay_row_info info = { 0 };
 	struct replay_result res;
 	struct replay_config c;
-	struct replay_buf b = {0};
+	struct replay_buf b = { 0 };
 	int rc;
 
 	rc = replay_sweep_config(w->s, j, w->base, &c, w->errs[i], sizeof(w->errs[i]));
@@ -205,8 +205,8 @@ int replay_sweep_run(const struct rt_trace *t, const char *trace_name,
 		     const struct replay_config *base, const struct replay_sweep *s, unsigned first,
 		     unsigned count, unsigned threads, char **rows, char *err, size_t errlen)
 {
-	struct sweep_run w = {t, trace_name,	       base, s,	   first, count,
-			      0, replay_sweep_jobs(s), rows, NULL, NULL};
+	struct sweep_run w = { t, trace_name,		base, s,    first, count,
+			       0, replay_sweep_jobs(s), rows, NULL, NULL };
 	pthread_t *tids;
 	unsigned n = 0;
 	int rc = 0;

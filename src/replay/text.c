@@ -130,7 +130,8 @@ static void write_field(FILE *out, const struct rt_trace *t, const struct rt_eve
 		else if (p & ~7u)
 			fprintf(out, "0x%" PRIx32, p);
 		else
-			fprintf(out, "%s%s%s", p & 1 ? "r" : "", p & 2 ? "w" : "", p & 4 ? "x" : "");
+			fprintf(out, "%s%s%s", p & 1 ? "r" : "", p & 2 ? "w" : "",
+				p & 4 ? "x" : "");
 		break;
 	}
 	case RT_F_BDF:
@@ -185,7 +186,8 @@ struct rd {
 	char tmp[4096]; /* unescaped string values */
 };
 
-#define BAD(rd, l, field, ...) (rt_err_set((rd)->err, (rd)->opts, -EINVAL, (l)->no, field, __VA_ARGS__), -EINVAL)
+#define BAD(rd, l, field, ...) \
+	(rt_err_set((rd)->err, (rd)->opts, -EINVAL, (l)->no, field, __VA_ARGS__), -EINVAL)
 
 /*
  * Read a value at l->p: quoted (unescaped into rd->tmp) or bare. Returns its
@@ -229,7 +231,8 @@ static int read_value(struct rd *rd, struct line *l, const char *key, const char
 				}
 			}
 			if (n >= sizeof(rd->tmp))
-				return BAD(rd, l, key, "string longer than %zu bytes", sizeof(rd->tmp));
+				return BAD(rd, l, key, "string longer than %zu bytes",
+					   sizeof(rd->tmp));
 			rd->tmp[n++] = c;
 		}
 		if (l->p < l->end && !is_space(*l->p))
@@ -391,7 +394,11 @@ static int parse_field(struct rd *rd, struct line *l, struct rt_event *e, const 
 			return 0;
 		}
 		for (size_t i = 0; i < len; i++) {
-			uint32_t b = v[i] == 'r' ? 1 : v[i] == 'w' ? 2 : v[i] == 'x' ? 4 : v[i] == '-' ? 0 : 8;
+			uint32_t b = v[i] == 'r'   ? 1
+				     : v[i] == 'w' ? 2
+				     : v[i] == 'x' ? 4
+				     : v[i] == '-' ? 0
+						   : 8;
 
 			if (b == 8 || (b & p))
 				return BAD(rd, l, f->key,
@@ -595,7 +602,8 @@ int rt_text_read(const char *data, size_t len, const struct rt_read_opts *opts,
 		}
 	}
 	if (!ret && !header) {
-		rt_err_set(err, opts, -EINVAL, 0, NULL, "empty input: no '" RT_TEXT_MAGIC "' header");
+		rt_err_set(err, opts, -EINVAL, 0, NULL,
+			   "empty input: no '" RT_TEXT_MAGIC "' header");
 		ret = -EINVAL;
 	}
 	fault_free(rd);

@@ -20,15 +20,21 @@
 
 #define OFF(m) ((uint16_t)offsetof(struct rt_event, m))
 
-static const struct rt_flagname dev_flags[] = { { RT_DEV_ATS, "ats" }, { RT_DEV_PRI, "pri" }, { 0, NULL } };
+static const struct rt_flagname dev_flags[] = { { RT_DEV_ATS, "ats" },
+						{ RT_DEV_PRI, "pri" },
+						{ 0, NULL } };
 static const struct rt_flagname mmap_flags[] = {
-	{ RT_MMAP_SHARED, "shared" }, { RT_MMAP_HUGE_2M, "huge2m" }, { RT_MMAP_HUGE_1G, "huge1g" },
-	{ RT_MMAP_POPULATE, "populate" }, { RT_MMAP_LOCKED, "locked" }, { 0, NULL }
+	{ RT_MMAP_SHARED, "shared" },  { RT_MMAP_HUGE_2M, "huge2m" },
+	{ RT_MMAP_HUGE_1G, "huge1g" }, { RT_MMAP_POPULATE, "populate" },
+	{ RT_MMAP_LOCKED, "locked" },  { 0, NULL }
 };
-static const struct rt_flagname map_flags[] = { { RT_MAP_READ, "read" }, { RT_MAP_WRITE, "write" }, { 0, NULL } };
-static const struct rt_flagname hwpt_flags[] = {
-	{ RT_HWPT_NEST_PARENT, "nest_parent" }, { RT_HWPT_DIRTY, "dirty" }, { RT_HWPT_PASID, "pasid" }, { 0, NULL }
-};
+static const struct rt_flagname map_flags[] = { { RT_MAP_READ, "read" },
+						{ RT_MAP_WRITE, "write" },
+						{ 0, NULL } };
+static const struct rt_flagname hwpt_flags[] = { { RT_HWPT_NEST_PARENT, "nest_parent" },
+						 { RT_HWPT_DIRTY, "dirty" },
+						 { RT_HWPT_PASID, "pasid" },
+						 { 0, NULL } };
 static const struct rt_flagname flush_flags[] = { { RT_FLUSH_DEVTLB, "devtlb" }, { 0, NULL } };
 static const struct rt_flagname sg_flags[] = {
 	{ RT_SG_HAS_DMA, "dma" }, { RT_SG_HAS_PHYS, "phys" }, { RT_SG_HAS_LEN, "len" }, { 0, NULL }
@@ -55,99 +61,163 @@ const struct rt_flagname rt_attr_names[] = {
 	{ 0, NULL },
 };
 
-#define F(k, t, m) { k, RT_F_##t, 0, OFF(m), NULL }
-#define FO(k, t, m) { k, RT_F_##t, 1, OFF(m), NULL }
-#define FL(names) { "flags", RT_F_FLAGS, 1, OFF(flags), names }
-#define FDIR { "dir", RT_F_DIR, 0, OFF(dir), NULL }
-#define FLXDIR { "dir", RT_F_LXDIR, 0, OFF(dir), NULL }
-#define FATTRS { "attrs", RT_F_ATTRS, 1, OFF(flags), rt_attr_names }
+#define F(k, t, m)                           \
+	{                                    \
+		k, RT_F_##t, 0, OFF(m), NULL \
+	}
+#define FO(k, t, m)                          \
+	{                                    \
+		k, RT_F_##t, 1, OFF(m), NULL \
+	}
+#define FL(names)                                         \
+	{                                                 \
+		"flags", RT_F_FLAGS, 1, OFF(flags), names \
+	}
+#define FDIR                                       \
+	{                                          \
+		"dir", RT_F_DIR, 0, OFF(dir), NULL \
+	}
+#define FLXDIR                                       \
+	{                                            \
+		"dir", RT_F_LXDIR, 0, OFF(dir), NULL \
+	}
+#define FATTRS                                                    \
+	{                                                         \
+		"attrs", RT_F_ATTRS, 1, OFF(flags), rt_attr_names \
+	}
 
-#define LX_DMA(kname)                                                                            \
-	{ kname, 5,                                                                              \
-	  { F("dev", STR, u.lx_dma.dev), FLXDIR, F("dma", HEX64, u.lx_dma.dma),                   \
-	    F("size", DEC64, u.lx_dma.size), FATTRS } }
-#define LX_DMA_PHYS(kname)                                                                       \
-	{ kname, 6,                                                                              \
-	  { F("dev", STR, u.lx_dma.dev), FLXDIR, F("dma", HEX64, u.lx_dma.dma),                   \
-	    F("size", DEC64, u.lx_dma.size), F("phys", HEX64, u.lx_dma.phys), FATTRS } }
-#define LX_DMA_ALLOC(kname)                                                                      \
-	{ kname, 7,                                                                              \
-	  { F("dev", STR, u.lx_dma.dev), FLXDIR, F("dma", HEX64, u.lx_dma.dma),                   \
-	    F("size", DEC64, u.lx_dma.size), FO("virt", HEX64, u.lx_dma.virt),                   \
-	    FO("gfp", STR, u.lx_dma.gfp), FATTRS } }
+#define LX_DMA(kname)                                                                       \
+	{                                                                                   \
+		kname, 5,                                                                   \
+		{                                                                           \
+			F("dev", STR, u.lx_dma.dev), FLXDIR, F("dma", HEX64, u.lx_dma.dma), \
+				F("size", DEC64, u.lx_dma.size), FATTRS                     \
+		}                                                                           \
+	}
+#define LX_DMA_PHYS(kname)                                                                        \
+	{                                                                                         \
+		kname, 6,                                                                         \
+		{                                                                                 \
+			F("dev", STR, u.lx_dma.dev), FLXDIR, F("dma", HEX64, u.lx_dma.dma),       \
+				F("size", DEC64, u.lx_dma.size), F("phys", HEX64, u.lx_dma.phys), \
+				FATTRS                                                            \
+		}                                                                                 \
+	}
+#define LX_DMA_ALLOC(kname)                                                                        \
+	{                                                                                          \
+		kname, 7,                                                                          \
+		{                                                                                  \
+			F("dev", STR, u.lx_dma.dev), FLXDIR, F("dma", HEX64, u.lx_dma.dma),        \
+				F("size", DEC64, u.lx_dma.size), FO("virt", HEX64, u.lx_dma.virt), \
+				FO("gfp", STR, u.lx_dma.gfp), FATTRS                               \
+		}                                                                                  \
+	}
 #define LX_SG(kname)                                                                             \
-	{ kname, 7,                                                                              \
-	  { F("dev", STR, u.lx_sg.dev), FLXDIR, F("n", U32, u.lx_sg.nents),                        \
-	    FO("nents", U32, u.lx_sg.full_nents), FO("ents", U32, u.lx_sg.full_ents),             \
-	    FO("err", I32, u.lx_sg.err), FATTRS } }
+	{                                                                                        \
+		kname, 7,                                                                        \
+		{                                                                                \
+			F("dev", STR, u.lx_sg.dev), FLXDIR, F("n", U32, u.lx_sg.nents),          \
+				FO("nents", U32, u.lx_sg.full_nents),                            \
+				FO("ents", U32, u.lx_sg.full_ents), FO("err", I32, u.lx_sg.err), \
+				FATTRS                                                           \
+		}                                                                                \
+	}
 
 const struct rt_kind_desc rt_kinds[RT_EV_NR_KINDS] = {
 	[RT_EV_MACHINE] = { "machine", 1, { F("mem", DEC64, u.machine.mem_size) } },
-	[RT_EV_IOMMU] = { "iommu", 3,
+	[RT_EV_IOMMU] = { "iommu",
+			  3,
 			  { F("name", STR, u.iommu.name), F("vendor", STR, u.iommu.vendor),
 			    FO("config", STR, u.iommu.config) } },
-	[RT_EV_DEVICE] = { "device", 5,
+	[RT_EV_DEVICE] = { "device",
+			   5,
 			   { F("name", STR, u.device.name), F("iommu", STR, u.device.iommu),
 			     F("bdf", BDF, u.device), FO("pasid_bits", U8, u.device.pasid_bits),
 			     FL(dev_flags) } },
-	[RT_EV_MMAP] = { "mmap", 5,
-			 { F("pid", U32, u.mmap.pid), F("va", HEX64, u.mmap.va), F("len", DEC64, u.mmap.len),
-			   F("prot", PROT, u.mmap.prot), FL(mmap_flags) } },
-	[RT_EV_MUNMAP] = { "munmap", 3,
+	[RT_EV_MMAP] = { "mmap",
+			 5,
+			 { F("pid", U32, u.mmap.pid), F("va", HEX64, u.mmap.va),
+			   F("len", DEC64, u.mmap.len), F("prot", PROT, u.mmap.prot),
+			   FL(mmap_flags) } },
+	[RT_EV_MUNMAP] = { "munmap",
+			   3,
 			   { F("pid", U32, u.mmap.pid), F("va", HEX64, u.mmap.va),
 			     F("len", DEC64, u.mmap.len) } },
-	[RT_EV_MEMFD] = { "memfd", 3,
-			  { F("name", STR, u.memfd.name), F("size", DEC64, u.memfd.size), FL(mmap_flags) } },
+	[RT_EV_MEMFD] = { "memfd",
+			  3,
+			  { F("name", STR, u.memfd.name), F("size", DEC64, u.memfd.size),
+			    FL(mmap_flags) } },
 	[RT_EV_IOAS_ALLOC] = { "ioas_alloc", 1, { F("id", U32, u.ioas.id) } },
-	[RT_EV_MAP] = { "map", 7,
-			{ F("ioas", U32, u.map.ioas), F("iova", IOVA, u.map.iova), F("pid", U32, u.map.pid),
-			  F("va", HEX64, u.map.va), F("len", DEC64, u.map.len), FL(map_flags),
-			  FO("tag", U32, u.map.tag) } },
-	[RT_EV_MAP_FILE] = { "map_file", 7,
+	[RT_EV_MAP] = { "map",
+			7,
+			{ F("ioas", U32, u.map.ioas), F("iova", IOVA, u.map.iova),
+			  F("pid", U32, u.map.pid), F("va", HEX64, u.map.va),
+			  F("len", DEC64, u.map.len), FL(map_flags), FO("tag", U32, u.map.tag) } },
+	[RT_EV_MAP_FILE] = { "map_file",
+			     7,
 			     { F("ioas", U32, u.map_file.ioas), F("iova", IOVA, u.map_file.iova),
-			       F("file", STR, u.map_file.file), F("offset", DEC64, u.map_file.offset),
+			       F("file", STR, u.map_file.file),
+			       F("offset", DEC64, u.map_file.offset),
 			       F("len", DEC64, u.map_file.len), FL(map_flags),
 			       FO("tag", U32, u.map_file.tag) } },
-	[RT_EV_UNMAP] = { "unmap", 4,
+	[RT_EV_UNMAP] = { "unmap",
+			  4,
 			  { F("ioas", U32, u.unmap.ioas), F("iova", HEX64, u.unmap.iova),
 			    F("len", DEC64, u.unmap.len), FO("tag", U32, u.unmap.tag) } },
-	[RT_EV_COPY] = { "copy", 8,
-			 { F("dst_ioas", U32, u.copy.dst_ioas), F("dst_iova", IOVA, u.copy.dst_iova),
-			   F("src_ioas", U32, u.copy.src_ioas), F("src_iova", HEX64, u.copy.src_iova),
-			   F("len", DEC64, u.copy.len), FL(map_flags), FO("dst_tag", U32, u.copy.dst_tag),
+	[RT_EV_COPY] = { "copy",
+			 8,
+			 { F("dst_ioas", U32, u.copy.dst_ioas),
+			   F("dst_iova", IOVA, u.copy.dst_iova),
+			   F("src_ioas", U32, u.copy.src_ioas),
+			   F("src_iova", HEX64, u.copy.src_iova), F("len", DEC64, u.copy.len),
+			   FL(map_flags), FO("dst_tag", U32, u.copy.dst_tag),
 			   FO("src_tag", U32, u.copy.src_tag) } },
-	[RT_EV_HWPT_ALLOC] = { "hwpt_alloc", 4,
-			       { F("id", U32, u.hwpt.id), F("dev", STR, u.hwpt.dev), F("pt", U32, u.hwpt.pt),
-				 FL(hwpt_flags) } },
-	[RT_EV_ATTACH] = { "attach", 3,
+	[RT_EV_HWPT_ALLOC] = { "hwpt_alloc",
+			       4,
+			       { F("id", U32, u.hwpt.id), F("dev", STR, u.hwpt.dev),
+				 F("pt", U32, u.hwpt.pt), FL(hwpt_flags) } },
+	[RT_EV_ATTACH] = { "attach",
+			   3,
 			   { F("dev", STR, u.attach.dev), F("pt", U32, u.attach.pt),
 			     FO("pasid", PASID, u.attach.pasid) } },
-	[RT_EV_DETACH] = { "detach", 2, { F("dev", STR, u.attach.dev), FO("pasid", PASID, u.attach.pasid) } },
+	[RT_EV_DETACH] = { "detach",
+			   2,
+			   { F("dev", STR, u.attach.dev), FO("pasid", PASID, u.attach.pasid) } },
 	[RT_EV_IOAS_DESTROY] = { "ioas_destroy", 1, { F("id", U32, u.ioas.id) } },
 	/* optional fields last: the common "dma dev dir iova len" line stays short */
-	[RT_EV_DMA] = { "dma", 6,
-			{ F("dev", STR, u.dma.dev), FDIR, F("iova", HEX64, u.dma.iova), F("len", DEC64, u.dma.len),
-			  FO("pasid", PASID, u.dma.pasid), FO("tag", U32, u.dma.tag) } },
-	[RT_EV_FLUSH] = { "flush", 5,
+	[RT_EV_DMA] = { "dma",
+			6,
+			{ F("dev", STR, u.dma.dev), FDIR, F("iova", HEX64, u.dma.iova),
+			  F("len", DEC64, u.dma.len), FO("pasid", PASID, u.dma.pasid),
+			  FO("tag", U32, u.dma.tag) } },
+	[RT_EV_FLUSH] = { "flush",
+			  5,
 			  { FO("ioas", U32, u.flush.ioas), FO("dev", STR, u.flush.dev),
 			    FO("iova", HEX64, u.flush.iova), FO("len", DEC64, u.flush.len),
 			    FL(flush_flags) } },
 	[RT_EV_TIME] = { "time", 1, { F("ns", DEC64, u.time.ns) } },
-	[RT_EV_LX_MAP] = { "lx_map", 4,
+	[RT_EV_LX_MAP] = { "lx_map",
+			   4,
 			   { F("iova", HEX64, u.lx_map.iova), F("paddr", HEX64, u.lx_map.paddr),
 			     F("size", DEC64, u.lx_map.size), FL(lx_map_flags) } },
-	[RT_EV_LX_UNMAP] = { "lx_unmap", 4,
+	[RT_EV_LX_UNMAP] = { "lx_unmap",
+			     4,
 			     { F("iova", HEX64, u.lx_unmap.iova), F("size", DEC64, u.lx_unmap.size),
 			       F("unmapped", DEC64, u.lx_unmap.unmapped), FL(lx_map_flags) } },
-	[RT_EV_LX_FAULT] = { "lx_io_page_fault", 4,
+	[RT_EV_LX_FAULT] = { "lx_io_page_fault",
+			     4,
 			     { F("dev", STR, u.lx_fault.dev), FO("driver", STR, u.lx_fault.driver),
-			       F("iova", HEX64, u.lx_fault.iova), F("flags", HEX32, u.lx_fault.fault_flags) } },
+			       F("iova", HEX64, u.lx_fault.iova),
+			       F("flags", HEX32, u.lx_fault.fault_flags) } },
 	[RT_EV_LX_ATTACH] = { "lx_attach", 1, { F("dev", STR, u.lx_dev.dev) } },
 	[RT_EV_LX_DETACH] = { "lx_detach", 1, { F("dev", STR, u.lx_dev.dev) } },
-	[RT_EV_LX_ADD_GROUP] = { "lx_add_group", 2,
+	[RT_EV_LX_ADD_GROUP] = { "lx_add_group",
+				 2,
 				 { F("group", I32, u.lx_dev.group), F("dev", STR, u.lx_dev.dev) } },
-	[RT_EV_LX_REMOVE_GROUP] = { "lx_remove_group", 2,
-				    { F("group", I32, u.lx_dev.group), F("dev", STR, u.lx_dev.dev) } },
+	[RT_EV_LX_REMOVE_GROUP] = { "lx_remove_group",
+				    2,
+				    { F("group", I32, u.lx_dev.group),
+				      F("dev", STR, u.lx_dev.dev) } },
 	[RT_EV_LX_DMA_MAP_PAGE] = LX_DMA_PHYS("lx_dma_map_page"),
 	[RT_EV_LX_DMA_MAP_RESOURCE] = LX_DMA_PHYS("lx_dma_map_resource"),
 	[RT_EV_LX_DMA_MAP_PHYS] = LX_DMA_PHYS("lx_dma_map_phys"),
@@ -168,8 +238,10 @@ const struct rt_kind_desc rt_kinds[RT_EV_NR_KINDS] = {
 	[RT_EV_LX_DMA_SYNC_SINGLE_FOR_DEVICE] = LX_DMA("lx_dma_sync_single_for_device"),
 	[RT_EV_LX_DMA_SYNC_SG_FOR_CPU] = LX_SG("lx_dma_sync_sg_for_cpu"),
 	[RT_EV_LX_DMA_SYNC_SG_FOR_DEVICE] = LX_SG("lx_dma_sync_sg_for_device"),
-	[RT_EV_LX_SG_ENT] = { "lx_sg", 4,
-			      { FO("dma", HEX64, u.lx_sg_ent.dma), FO("phys", HEX64, u.lx_sg_ent.phys),
+	[RT_EV_LX_SG_ENT] = { "lx_sg",
+			      4,
+			      { FO("dma", HEX64, u.lx_sg_ent.dma),
+				FO("phys", HEX64, u.lx_sg_ent.phys),
 				FO("len", DEC64, u.lx_sg_ent.len), FL(sg_flags) } },
 };
 
@@ -323,7 +395,8 @@ static int strtab_add(struct rt_trace *t, const char *s, size_t len, uint32_t *i
 	}
 	if (st->n == st->cap_ids) {
 		uint32_t cap = st->cap_ids ? st->cap_ids * 2 : 16;
-		uint32_t *o = fault_realloc(t->fc, "replay.trace_stroff", st->off, cap * sizeof(*o));
+		uint32_t *o =
+			fault_realloc(t->fc, "replay.trace_stroff", st->off, cap * sizeof(*o));
 
 		if (!o)
 			return -ENOMEM;
@@ -454,8 +527,9 @@ out:
 	return ret;
 }
 
-static bool field_equal(const struct rt_trace *a, const struct rt_event *x, const struct rt_trace *b,
-			const struct rt_event *y, const struct rt_field *f)
+static bool field_equal(const struct rt_trace *a, const struct rt_event *x,
+			const struct rt_trace *b, const struct rt_event *y,
+			const struct rt_field *f)
 {
 	switch (f->type) {
 	case RT_F_STR:
@@ -467,8 +541,8 @@ static bool field_equal(const struct rt_trace *a, const struct rt_event *x, cons
 	case RT_F_U8:
 		return *((const uint8_t *)x + f->off) == *((const uint8_t *)y + f->off);
 	case RT_F_BDF:
-		return x->u.device.segment == y->u.device.segment && x->u.device.bus == y->u.device.bus &&
-		       x->u.device.devfn == y->u.device.devfn;
+		return x->u.device.segment == y->u.device.segment &&
+		       x->u.device.bus == y->u.device.bus && x->u.device.devfn == y->u.device.devfn;
 	case RT_F_DIR:
 	case RT_F_LXDIR:
 	case RT_F_FLAGS:
@@ -534,7 +608,8 @@ int rt_error_format(const struct rt_error *e, char *buf, size_t size)
 		snprintf(where, sizeof(where), e->binary ? ":record %llu" : ":%llu",
 			 (unsigned long long)e->line);
 	if (e->field[0])
-		return snprintf(buf, size, "%s%s: field '%s': %s", e->file, where, e->field, e->msg);
+		return snprintf(buf, size, "%s%s: field '%s': %s", e->file, where, e->field,
+				e->msg);
 	return snprintf(buf, size, "%s%s: %s", e->file, where, e->msg);
 }
 
@@ -546,10 +621,22 @@ int rt_parse_u64(const char *s, size_t len, int suffix, uint64_t *out)
 
 	if (len && suffix) {
 		switch (s[len - 1]) {
-		case 'K': case 'k': mul = 1ull << 10; break;
-		case 'M': case 'm': mul = 1ull << 20; break;
-		case 'G': case 'g': mul = 1ull << 30; break;
-		case 'T': case 't': mul = 1ull << 40; break;
+		case 'K':
+		case 'k':
+			mul = 1ull << 10;
+			break;
+		case 'M':
+		case 'm':
+			mul = 1ull << 20;
+			break;
+		case 'G':
+		case 'g':
+			mul = 1ull << 30;
+			break;
+		case 'T':
+		case 't':
+			mul = 1ull << 40;
+			break;
 		}
 		if (mul != 1)
 			len--;

@@ -19,28 +19,28 @@
 #include "trace_internal.h"
 
 /* Count the variadic field names so a catalogue entry cannot miscount them. */
-#define TRACE_COUNT_(...) (sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *))
+#define TRACE_COUNT_(...) (sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *))
 
-#define TRACE_IS_KERNEL_(name)                                                                    \
+#define TRACE_IS_KERNEL_(name) \
 	(__builtin_strncmp(name, "iommu:", 6) == 0 || __builtin_strncmp(name, "dma:", 4) == 0)
 
 static const struct trace_event_desc trace_descs[TRACE_EV__COUNT] = {
-#define TRACE_EVENT(sym, name_, fmt, nfields_, ...)                                               \
-	[TRACE_EV_##sym] = {                                                                      \
-		.name = name_,                                                                    \
-		.format = fmt,                                                                    \
-		.nfields = nfields_,                                                              \
-		.fields = {__VA_ARGS__},                                                          \
-		.kernel = TRACE_IS_KERNEL_(name_),                                                \
+#define TRACE_EVENT(sym, name_, fmt, nfields_, ...) \
+	[TRACE_EV_##sym] = {                        \
+		.name = name_,                      \
+		.format = fmt,                      \
+		.nfields = nfields_,                \
+		.fields = { __VA_ARGS__ },          \
+		.kernel = TRACE_IS_KERNEL_(name_),  \
 	},
 #include <iommusim/trace_events.h>
 #undef TRACE_EVENT
 };
 
 /* Compile-time checks of every catalogue entry: field count and limit. */
-#define TRACE_EVENT(sym, name_, fmt, nfields_, ...)                                               \
-	_Static_assert((nfields_) == TRACE_COUNT_(__VA_ARGS__),                                   \
-		       "trace event " name_ ": NFIELDS does not match the field names");           \
+#define TRACE_EVENT(sym, name_, fmt, nfields_, ...)                                      \
+	_Static_assert((nfields_) == TRACE_COUNT_(__VA_ARGS__),                          \
+		       "trace event " name_ ": NFIELDS does not match the field names"); \
 	_Static_assert((nfields_) <= TRACE_MAX_FIELDS, "trace event " name_ ": too many fields");
 #include <iommusim/trace_events.h>
 #undef TRACE_EVENT
@@ -134,7 +134,7 @@ static int trace_pattern_scan(const char *patterns, bool hit[TRACE_EV__COUNT])
 
 int trace_enable_pattern(struct trace_ctx *tc, const char *patterns)
 {
-	bool hit[TRACE_EV__COUNT] = {false};
+	bool hit[TRACE_EV__COUNT] = { false };
 	int n = 0;
 	int err;
 

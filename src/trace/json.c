@@ -17,7 +17,7 @@ void trace_json_escape(const char *s, trace_json_put_fn put, void *ctx)
 	put(ctx, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		char esc[6] = {'\\', (char)c};
+		char esc[6] = { '\\', (char)c };
 		size_t n = 2;
 
 		if (c < 0x20) {

@@ -180,7 +180,7 @@ static void fmt_fields(struct tw *w, const char *fmt, const uint64_t *fields, un
 
 	while (*p) {
 		const char *start = p;
-		struct spec sp = {0};
+		struct spec sp = { 0 };
 
 		if (*p != '%') {
 			tw_putc(w, *p++);
@@ -230,7 +230,7 @@ static void fmt_fields(struct tw *w, const char *fmt, const uint64_t *fields, un
 		if (sp.conv == 's') {
 			fmt_string(w, &sp, (const char *)(uintptr_t)fields[next++]);
 		} else if (sp.conv == 'c') {
-			char c[2] = {(char)fields[next++], 0};
+			char c[2] = { (char)fields[next++], 0 };
 
 			fmt_string(w, &sp, c);
 		} else {
@@ -242,7 +242,7 @@ static void fmt_fields(struct tw *w, const char *fmt, const uint64_t *fields, un
 int trace_format_fields(const char *fmt, const uint64_t *fields, unsigned nfields, char *buf,
 			size_t size)
 {
-	struct tw w = {buf, size, 0};
+	struct tw w = { buf, size, 0 };
 
 	fmt_fields(&w, fmt, fields, nfields);
 	return tw_finish(&w);
@@ -255,7 +255,7 @@ int trace_format_text(const struct trace_record *rec, char *buf, size_t size)
 {
 	const struct trace_event_desc *d = trace_event_desc((enum trace_event_id)rec->event);
 	uint64_t usec = rec->timestamp / 1000;
-	struct tw w = {buf, size, 0};
+	struct tw w = { buf, size, 0 };
 	const char *name;
 	char head[96];
 	int n;
@@ -316,7 +316,7 @@ static int flush_one(const struct trace_record *rec, void *arg)
 
 long trace_flush_text(struct trace_ctx *tc, FILE *out)
 {
-	struct flush_state st = {out, 0, 0};
+	struct flush_state st = { out, 0, 0 };
 
 	trace_collect(tc, flush_one, &st);
 	return st.err ? st.err : st.lines;

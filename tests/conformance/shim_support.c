@@ -69,14 +69,13 @@ int conf_open(const char *path)
 	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	cr_assert_gt(readlink(link, target, sizeof(target) - 1), 0);
-	cr_assert(strstr(target, "memfd:iommusim"), "%s is not the simulator's: %s", path,
-		  target);
+	cr_assert(strstr(target, "memfd:iommusim"), "%s is not the simulator's: %s", path, target);
 	return fd;
 }
 
 uint32_t conf_ioas_alloc(int fd)
 {
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
 
 	cr_assert_eq(conf_ioctl(fd, IOMMU_IOAS_ALLOC, &a), 0);
 	cr_assert_neq(a.out_ioas_id, 0);
@@ -85,7 +84,9 @@ uint32_t conf_ioas_alloc(int fd)
 
 void conf_mock_domain(int fd, uint32_t pt_id, uint32_t *stdev, uint32_t *hwpt, uint32_t *idev)
 {
-	struct iommu_test_cmd c = {.size = sizeof(c), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt_id};
+	struct iommu_test_cmd c = { .size = sizeof(c),
+				    .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+				    .id = pt_id };
 
 	cr_assert_eq(conf_ioctl(fd, IOMMU_TEST_CMD, &c), 0, "MOCK_DOMAIN");
 	if (stdev)
@@ -129,7 +130,9 @@ int conf_map(int fd, uint32_t ioas, void *va, uint64_t len, uint64_t *iova, uint
 
 int conf_unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t len, uint64_t *unmapped)
 {
-	struct iommu_ioas_unmap u = {.size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len};
+	struct iommu_ioas_unmap u = {
+		.size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len
+	};
 	int rc = conf_ioctl(fd, IOMMU_IOAS_UNMAP, &u);
 
 	if (!rc && unmapped)
@@ -139,7 +142,7 @@ int conf_unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t len, uint64_t *unm
 
 int conf_check_refs(int fd, void *va, uint64_t len, uint32_t refs)
 {
-	struct iommu_test_cmd c = {.size = sizeof(c), .op = IOMMU_TEST_OP_MD_CHECK_REFS};
+	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_MD_CHECK_REFS };
 
 	c.check_refs.uptr = (uintptr_t)va;
 	c.check_refs.length = len;
@@ -149,7 +152,9 @@ int conf_check_refs(int fd, void *va, uint64_t len, uint32_t refs)
 
 int conf_create_access(int fd, uint32_t ioas, uint32_t flags)
 {
-	struct iommu_test_cmd c = {.size = sizeof(c), .op = IOMMU_TEST_OP_CREATE_ACCESS, .id = ioas};
+	struct iommu_test_cmd c = { .size = sizeof(c),
+				    .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				    .id = ioas };
 
 	c.create_access.flags = flags;
 	cr_assert_eq(conf_ioctl(fd, IOMMU_TEST_CMD, &c), 0, "CREATE_ACCESS");
@@ -158,8 +163,9 @@ int conf_create_access(int fd, uint32_t ioas, uint32_t flags)
 
 int conf_access_rw(int fd, int access, uint64_t iova, void *data, uint64_t len, uint32_t flags)
 {
-	struct iommu_test_cmd c = {.size = sizeof(c), .op = IOMMU_TEST_OP_ACCESS_RW,
-				   .id = (uint32_t)access};
+	struct iommu_test_cmd c = { .size = sizeof(c),
+				    .op = IOMMU_TEST_OP_ACCESS_RW,
+				    .id = (uint32_t)access };
 
 	c.access_rw.iova = iova;
 	c.access_rw.length = len;

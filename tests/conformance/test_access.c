@@ -93,8 +93,9 @@ Test(access, pin_pages_and_unmap)
 	char *buf = conf_alloc(4 * PAGE);
 	uint64_t iova = 0x200000;
 	int access = conf_create_access(fd, ioas, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
-	struct iommu_test_cmd ap = {.size = sizeof(ap), .op = IOMMU_TEST_OP_ACCESS_PAGES,
-				    .id = (uint32_t)access};
+	struct iommu_test_cmd ap = { .size = sizeof(ap),
+				     .op = IOMMU_TEST_OP_ACCESS_PAGES,
+				     .id = (uint32_t)access };
 
 	cr_assert_eq(conf_map(fd, ioas, buf, 4 * PAGE, &iova, MAP_FIXED_RW), 0);
 	ap.access_pages.iova = iova;
@@ -115,7 +116,7 @@ Test(access, destroy_and_close_ordering)
 {
 	int fd = conf_open("/dev/iommu");
 	uint32_t ioas = conf_ioas_alloc(fd), stdev;
-	struct iommu_destroy d = {.size = sizeof(d), .id = ioas};
+	struct iommu_destroy d = { .size = sizeof(d), .id = ioas };
 	char *buf = conf_alloc(PAGE);
 	uint64_t iova = MOCK_APERTURE_START;
 	int access;

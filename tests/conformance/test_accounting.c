@@ -53,7 +53,9 @@ Test(accounting, attach_pins_what_was_mapped, .timeout = 20)
 	uint32_t ioas = conf_ioas_alloc(fd);
 	char *buf = conf_alloc(16 * PAGE);
 	uint64_t iova = MOCK_APERTURE_START;
-	struct iommu_test_cmd md = {.size = sizeof(md), .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = ioas};
+	struct iommu_test_cmd md = { .size = sizeof(md),
+				     .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+				     .id = ioas };
 
 	set_memlock(4 * PAGE);
 	/* no domain: nothing is pinned yet, so nothing is charged */
@@ -90,8 +92,9 @@ Test(accounting, check_refs_follows_map_and_unmap)
 Test(accounting, rlimit_mode_option)
 {
 	int fd = conf_open("/dev/iommu");
-	struct iommu_option o = {.size = sizeof(o), .option_id = IOMMU_OPTION_RLIMIT_MODE,
-				 .op = IOMMU_OPTION_OP_GET};
+	struct iommu_option o = { .size = sizeof(o),
+				  .option_id = IOMMU_OPTION_RLIMIT_MODE,
+				  .op = IOMMU_OPTION_OP_GET };
 
 	cr_assert_eq(conf_ioctl(fd, IOMMU_OPTION, &o), 0);
 	cr_assert_eq(o.val64, 0, "/dev/iommu accounts per user");

@@ -113,10 +113,12 @@ Test(ioas, iova_ranges_and_allow_iovas)
 	int fd = conf_open("/dev/iommu");
 	uint32_t ioas = conf_ioas_alloc(fd);
 	struct iommu_iova_range ranges[4];
-	struct iommu_ioas_iova_ranges r = {.size = sizeof(r), .ioas_id = ioas, .num_iovas = 0};
-	struct iommu_iova_range allow = {.start = 0x200000, .last = 0x3fffff};
-	struct iommu_ioas_allow_iovas a = {.size = sizeof(a), .ioas_id = ioas, .num_iovas = 1,
-					   .allowed_iovas = (uintptr_t)&allow};
+	struct iommu_ioas_iova_ranges r = { .size = sizeof(r), .ioas_id = ioas, .num_iovas = 0 };
+	struct iommu_iova_range allow = { .start = 0x200000, .last = 0x3fffff };
+	struct iommu_ioas_allow_iovas a = { .size = sizeof(a),
+					    .ioas_id = ioas,
+					    .num_iovas = 1,
+					    .allowed_iovas = (uintptr_t)&allow };
 	char *buf = conf_alloc(PAGE);
 	uint64_t iova = 0;
 

@@ -100,7 +100,7 @@ Test(shim, fork_child_gets_dead_fds_and_fresh_simulator)
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		struct iommu_ioas_alloc a = {.size = sizeof(a)};
+		struct iommu_ioas_alloc a = { .size = sizeof(a) };
 		int bad = 0, fd2;
 		char c;
 
@@ -132,12 +132,16 @@ struct worker {
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	char *buf = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf =
+		mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	for (int i = 0; i < 200; i++) {
-		struct iommu_ioas_map m = {.size = sizeof(m), .flags = MAP_RW, .ioas_id = w->ioas,
-					   .user_va = (uintptr_t)buf, .length = 4 * PAGE};
-		struct iommu_ioas_unmap u = {.size = sizeof(u), .ioas_id = w->ioas};
+		struct iommu_ioas_map m = { .size = sizeof(m),
+					    .flags = MAP_RW,
+					    .ioas_id = w->ioas,
+					    .user_va = (uintptr_t)buf,
+					    .length = 4 * PAGE };
+		struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = w->ioas };
 
 		if (ioctl(w->fd, IOMMU_IOAS_MAP, &m)) {
 			w->errors++;
@@ -168,7 +172,7 @@ Test(shim, threads_share_a_context)
 
 	conf_mock_domain(fd, ioas, NULL, NULL, NULL);
 	for (int i = 0; i < 8; i++) {
-		w[i] = (struct worker){.fd = fd, .ioas = ioas};
+		w[i] = (struct worker){ .fd = fd, .ioas = ioas };
 		cr_assert_eq(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
 	}
 	for (int i = 0; i < 8; i++) {

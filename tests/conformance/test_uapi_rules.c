@@ -29,7 +29,7 @@ Test(uapi_rules, fd_is_simulated_and_closes)
 Test(uapi_rules, size_below_minimum_is_einval)
 {
 	int fd = conf_open("/dev/iommu");
-	struct iommu_ioas_alloc a = {.size = offsetof(struct iommu_ioas_alloc, out_ioas_id)};
+	struct iommu_ioas_alloc a = { .size = offsetof(struct iommu_ioas_alloc, out_ioas_id) };
 
 	cr_assert_eq(conf_ioctl(fd, IOMMU_IOAS_ALLOC, &a), EINVAL);
 	a.size = 0;
@@ -43,7 +43,7 @@ Test(uapi_rules, larger_struct_needs_zero_tail)
 	struct {
 		struct iommu_ioas_alloc a;
 		uint32_t extra[3];
-	} big = {.a.size = sizeof(big)};
+	} big = { .a.size = sizeof(big) };
 
 	cr_assert_eq(conf_ioctl(fd, IOMMU_IOAS_ALLOC, &big), 0);
 	cr_assert_eq(big.a.out_ioas_id, 1, "ids start at 1");
@@ -55,7 +55,7 @@ Test(uapi_rules, larger_struct_needs_zero_tail)
 Test(uapi_rules, unknown_command_is_enotty)
 {
 	int fd = conf_open("/dev/iommu");
-	uint32_t buf[16] = {sizeof(buf)};
+	uint32_t buf[16] = { sizeof(buf) };
 
 	cr_assert_eq(conf_ioctl(fd, IOMMUFD_IO(';', 0xff), buf), ENOTTY);
 	cr_assert_eq(conf_ioctl(fd, IOMMUFD_IO('x', 0x80), buf), ENOTTY);
@@ -65,9 +65,11 @@ Test(uapi_rules, unknown_command_is_enotty)
 Test(uapi_rules, unsupported_values_and_missing_ids)
 {
 	int fd = conf_open("/dev/iommu");
-	struct iommu_ioas_alloc a = {.size = sizeof(a), .flags = 1};
-	struct iommu_destroy d = {.size = sizeof(d), .id = 12345};
-	struct iommu_ioas_map m = {.size = sizeof(m), .flags = MAP_RW, .ioas_id = 77, .length = PAGE};
+	struct iommu_ioas_alloc a = { .size = sizeof(a), .flags = 1 };
+	struct iommu_destroy d = { .size = sizeof(d), .id = 12345 };
+	struct iommu_ioas_map m = {
+		.size = sizeof(m), .flags = MAP_RW, .ioas_id = 77, .length = PAGE
+	};
 	char *buf = conf_alloc(PAGE);
 
 	cr_assert_eq(conf_ioctl(fd, IOMMU_IOAS_ALLOC, &a), EOPNOTSUPP);
@@ -82,7 +84,7 @@ Test(uapi_rules, ids_are_reused_lowest_first)
 {
 	int fd = conf_open("/dev/iommu");
 	uint32_t a = conf_ioas_alloc(fd), b = conf_ioas_alloc(fd);
-	struct iommu_destroy d = {.size = sizeof(d), .id = a};
+	struct iommu_destroy d = { .size = sizeof(d), .id = a };
 
 	cr_assert_eq(a, 1);
 	cr_assert_eq(b, 2);
@@ -95,7 +97,7 @@ Test(uapi_rules, ids_are_reused_lowest_first)
 Test(uapi_rules, file_operations)
 {
 	int fd = conf_open("/dev/iommu");
-	struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
 	char c;
 
 	/* iommufd has no read, write or (here) mmap-able object */
@@ -136,9 +138,9 @@ Test(uapi_rules, other_files_untouched)
 Test(uapi_rules, u64_fields_have_the_kernel_type)
 {
 #ifdef HAVE_LINUX_TYPES
-	struct iommu_ioas_copy c = {0};
-	struct iommu_ioas_map m = {0};
-	struct vfio_iommu_type1_dma_map vm = {0};
+	struct iommu_ioas_copy c = { 0 };
+	struct iommu_ioas_map m = { 0 };
+	struct vfio_iommu_type1_dma_map vm = { 0 };
 	__u64 *p;
 
 	_Static_assert(__builtin_types_compatible_p(__typeof__(c.src_iova), __u64),

@@ -9,7 +9,7 @@
 
 static void *get_info(int fd, uint32_t *argsz)
 {
-	struct vfio_iommu_type1_info probe = {.argsz = sizeof(probe)};
+	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
 	struct vfio_iommu_type1_info *info;
 
 	cr_assert_eq(conf_ioctl(fd, VFIO_IOMMU_GET_INFO, &probe), 0);
@@ -42,16 +42,20 @@ static struct vfio_info_cap_header *find_cap(void *info, uint16_t id)
 
 static int map_dma(int fd, void *va, uint64_t iova, uint64_t size, uint32_t flags)
 {
-	struct vfio_iommu_type1_dma_map m = {.argsz = sizeof(m), .flags = flags,
-					     .vaddr = (uintptr_t)va, .iova = iova, .size = size};
+	struct vfio_iommu_type1_dma_map m = { .argsz = sizeof(m),
+					      .flags = flags,
+					      .vaddr = (uintptr_t)va,
+					      .iova = iova,
+					      .size = size };
 
 	return conf_ioctl(fd, VFIO_IOMMU_MAP_DMA, &m);
 }
 
 static int unmap_dma(int fd, uint64_t iova, uint64_t size, uint32_t flags, uint64_t *out)
 {
-	struct vfio_iommu_type1_dma_unmap u = {.argsz = sizeof(u), .flags = flags, .iova = iova,
-					       .size = size};
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = flags, .iova = iova, .size = size
+	};
 	int rc = conf_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &u);
 
 	if (!rc && out)
@@ -79,7 +83,7 @@ Test(vfio, version_and_extensions)
 Test(vfio, compat_ioas_get_set_clear)
 {
 	int fd = conf_open("/dev/iommu");
-	struct iommu_vfio_ioas v = {.size = sizeof(v), .op = IOMMU_VFIO_IOAS_GET};
+	struct iommu_vfio_ioas v = { .size = sizeof(v), .op = IOMMU_VFIO_IOAS_GET };
 	uint32_t ioas;
 
 	cr_assert_eq(conf_ioctl(fd, IOMMU_VFIO_IOAS, &v), ENODEV);
@@ -113,11 +117,13 @@ Test(vfio, get_info_chain_with_mock_domain)
 {
 	int fd = conf_open("/dev/iommu");
 	uint32_t ioas = conf_ioas_alloc(fd), argsz;
-	struct iommu_vfio_ioas v = {.size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET, .ioas_id = ioas};
+	struct iommu_vfio_ioas v = { .size = sizeof(v),
+				     .op = IOMMU_VFIO_IOAS_SET,
+				     .ioas_id = ioas };
 	struct vfio_iommu_type1_info_cap_iova_range *r;
 	struct vfio_iommu_type1_info_dma_avail *a;
 	struct vfio_iommu_type1_info *info;
-	struct vfio_iommu_type1_info tiny = {.argsz = 8};
+	struct vfio_iommu_type1_info tiny = { .argsz = 8 };
 
 	conf_mock_domain(fd, ioas, NULL, NULL, NULL);
 	cr_assert_eq(conf_ioctl(fd, IOMMU_VFIO_IOAS, &v), 0);
@@ -145,7 +151,7 @@ Test(vfio, map_unmap_type1v2)
 	int fd = conf_open("/dev/vfio/vfio");
 	char *buf = conf_alloc(8 * PAGE);
 	uint64_t done = 0;
-	struct vfio_iommu_type1_dma_map short_map = {.argsz = 16};
+	struct vfio_iommu_type1_dma_map short_map = { .argsz = 16 };
 
 	cr_assert_eq(ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
 	cr_assert_eq(conf_ioctl(fd, VFIO_IOMMU_MAP_DMA, &short_map), EINVAL);
@@ -177,8 +183,9 @@ Test(vfio, container_without_device_has_whole_space)
 	uint32_t argsz;
 	void *info;
 
-	cr_assert_eq(conf_ioctl(fd, VFIO_IOMMU_GET_INFO, &(struct vfio_iommu_type1_info){
-								  .argsz = sizeof(struct vfio_iommu_type1_info)}),
+	cr_assert_eq(conf_ioctl(fd, VFIO_IOMMU_GET_INFO,
+				&(struct vfio_iommu_type1_info){
+					.argsz = sizeof(struct vfio_iommu_type1_info) }),
 		     ENODEV, "nothing before SET_IOMMU");
 	cr_assert_eq(ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU), 0);
 	info = get_info(fd, &argsz);
@@ -195,7 +202,9 @@ Test(vfio, map_dma_memory_checks)
 {
 	int fd = conf_open("/dev/iommu");
 	uint32_t ioas = conf_ioas_alloc(fd);
-	struct iommu_vfio_ioas v = {.size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET, .ioas_id = ioas};
+	struct iommu_vfio_ioas v = { .size = sizeof(v),
+				     .op = IOMMU_VFIO_IOAS_SET,
+				     .ioas_id = ioas };
 	char *buf = conf_alloc(2 * PAGE);
 
 	conf_mock_domain(fd, ioas, NULL, NULL, NULL);
@@ -250,7 +259,9 @@ static void unmap_pieces(int version)
 {
 	int fd = conf_open("/dev/iommu");
 	uint32_t ioas = conf_ioas_alloc(fd), hwpt = 0;
-	struct iommu_vfio_ioas v = {.size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET, .ioas_id = ioas};
+	struct iommu_vfio_ioas v = { .size = sizeof(v),
+				     .op = IOMMU_VFIO_IOAS_SET,
+				     .ioas_id = ioas };
 	enum { N = 16 };
 	char *buf = conf_alloc(N * PAGE);
 	unsigned int order[N], i, seed = 1234;
@@ -282,9 +293,9 @@ static void unmap_pieces(int version)
 			.size = sizeof(check),
 			.op = IOMMU_TEST_OP_MD_CHECK_MAP,
 			.id = hwpt,
-			.check_map = {.iova = MOCK_APERTURE_START + order[i] * PAGE,
-				      .length = PAGE,
-				      .uptr = (uintptr_t)buf + order[i] * PAGE},
+			.check_map = { .iova = MOCK_APERTURE_START + order[i] * PAGE,
+				       .length = PAGE,
+				       .uptr = (uintptr_t)buf + order[i] * PAGE },
 		};
 		int rc;
 
@@ -320,13 +331,16 @@ Test(vfio, type1_cut_refused_under_an_access)
 {
 	int fd = conf_open("/dev/iommu");
 	uint32_t ioas = conf_ioas_alloc(fd);
-	struct iommu_vfio_ioas v = {.size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET, .ioas_id = ioas};
-	struct iommu_test_cmd create = {.size = sizeof(create),
-					.op = IOMMU_TEST_OP_CREATE_ACCESS,
-					.id = ioas,
-					.create_access = {
-						.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES}};
-	struct iommu_test_cmd pin = {.size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES};
+	struct iommu_vfio_ioas v = { .size = sizeof(v),
+				     .op = IOMMU_VFIO_IOAS_SET,
+				     .ioas_id = ioas };
+	struct iommu_test_cmd create = {
+		.size = sizeof(create),
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas,
+		.create_access = { .flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES }
+	};
+	struct iommu_test_cmd pin = { .size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES };
 	char *buf = conf_alloc(4 * PAGE);
 	uint64_t done = 0;
 

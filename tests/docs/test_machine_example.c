@@ -16,7 +16,7 @@
 /* example: begin */
 static int pin_example(void)
 {
-	struct mach_config cfg = {.mem_size = 256ULL << 20, .backing = MACH_BACKING_OWNED};
+	struct mach_config cfg = { .mem_size = 256ULL << 20, .backing = MACH_BACKING_OWNED };
 	struct mach *m;
 	struct mach_user *u;
 	struct mach_proc *p;
@@ -115,10 +115,16 @@ Test(docs_machine, example_matches_doc)
 	char *doc = slurp(IOMMUSIM_SOURCE_DIR "/docs/machine.md");
 	char *src = slurp(IOMMUSIM_SOURCE_DIR "/tests/docs/test_machine_example.c");
 	/* Markers split so that these strings do not match themselves. */
-	char *d = between(doc, "<!-- example: begin -->\n```c\n", "```\n<!-- example: " "end -->");
-	char *s = between(src, "/* example: " "begin */\n", "/* example: " "end */");
+	char *d = between(doc, "<!-- example: begin -->\n```c\n",
+			  "```\n<!-- example: "
+			  "end -->");
+	char *s = between(src,
+			  "/* example: "
+			  "begin */\n",
+			  "/* example: "
+			  "end */");
 
-	cr_assert_str_eq(s, d, "docs/machine.md and this file's example differ");
+	cr_expect_str_eq(s, d, "docs/machine.md and this file's example differ");
 	free(doc);
 	free(src);
 }

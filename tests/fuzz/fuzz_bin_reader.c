@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		fclose(f);
 		if (rt_bin_read(p, n, NULL, &u, NULL))
 			abort();
-		if (rt_trace_canonicalise(&t) || rt_trace_canonicalise(&u) || !rt_trace_equal(&t, &u))
+		if (rt_trace_canonicalise(&t) || rt_trace_canonicalise(&u) ||
+		    !rt_trace_equal(&t, &u))
 			abort();
 		free(p);
 	}

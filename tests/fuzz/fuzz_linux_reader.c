@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			size_t n = 0;
 			FILE *f;
 
-			if (st.parsed + st.header + st.unrelated + st.bad != st.lines || st.events != t.n)
+			if (st.parsed + st.header + st.unrelated + st.bad != st.lines ||
+			    st.events != t.n)
 				abort();
 			f = open_memstream(&p, &n);
 			if (rt_text_write(&t, f))
@@ -37,7 +38,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			fclose(f);
 			if (rt_text_read(p, n, NULL, &u, NULL))
 				abort();
-			if (rt_trace_canonicalise(&t) || rt_trace_canonicalise(&u) || !rt_trace_equal(&t, &u))
+			if (rt_trace_canonicalise(&t) || rt_trace_canonicalise(&u) ||
+			    !rt_trace_equal(&t, &u))
 				abort();
 			free(p);
 		}

@@ -49,7 +49,7 @@ struct aenv {
 static void aenv_init(struct aenv *e, const struct vtd_config *cfg,
 		      const struct intel_iommu_options *o, unsigned ndev, unsigned ats_mask)
 {
-	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 3};
+	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 3 };
 	unsigned i;
 
 	memset(e, 0, sizeof(*e));
@@ -58,7 +58,7 @@ static void aenv_init(struct aenv *e, const struct vtd_config *cfg,
 	cr_assert_eq(plat_iommu_add_vtd(e->m, cfg, &e->pi), 0);
 	cr_assert_eq(intel_iommu_probe(e->pi, o, &e->iommu), 0);
 	for (i = 0; i < ndev; i++) {
-		struct plat_dev_config dc = {.bus = 2, .dev = (uint8_t)(1 + i), .fn = 0};
+		struct plat_dev_config dc = { .bus = 2, .dev = (uint8_t)(1 + i), .fn = 0 };
 
 		dc.ats = (ats_mask >> i) & 1;
 		cr_assert_eq(plat_dev_add(e->pi, &dc, &e->pd[i]), 0);
@@ -386,8 +386,8 @@ Test(vtd_ats, no_dt_no_ats)
 Test(vtd_ats, preenabled_ats_without_option)
 {
 	struct vtd_config cfg = cfg_checked();
-	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 3};
-	struct plat_dev_config dc = {.bus = 0, .dev = 3, .fn = 0, .ats = true};
+	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 3 };
+	struct plat_dev_config dc = { .bus = 0, .dev = 3, .fn = 0, .ats = true };
 	struct intel_iommu_options o;
 	struct aenv e;
 	struct iommu_domain *d;

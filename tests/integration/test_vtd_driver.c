@@ -67,7 +67,7 @@ struct env {
 static void env_init_mode(struct env *e, const struct vtd_config *cfg, unsigned ndev,
 			  uint64_t mem_size, enum intel_iommu_mode mode)
 {
-	struct mach_config mc = {.mem_size = mem_size, .seed = 1};
+	struct mach_config mc = { .mem_size = mem_size, .seed = 1 };
 	struct intel_iommu_options o;
 	unsigned i;
 
@@ -79,7 +79,7 @@ static void env_init_mode(struct env *e, const struct vtd_config *cfg, unsigned 
 	cr_assert_eq(intel_iommu_probe(e->pi, &o, &e->iommu), 0);
 	cr_assert_eq(intel_iommu_scalable(e->iommu), mode == INTEL_MODE_SCALABLE);
 	for (i = 0; i < ndev; i++) {
-		struct plat_dev_config dc = {.bus = 0, .dev = (uint8_t)(2 + i), .fn = 0};
+		struct plat_dev_config dc = { .bus = 0, .dev = (uint8_t)(2 + i), .fn = 0 };
 
 		cr_assert_eq(plat_dev_add(e->pi, &dc, &e->pd[i]), 0);
 		cr_assert_eq(intel_iommu_probe_device(e->iommu, e->pd[i], &e->dev[i]), 0);
@@ -91,7 +91,7 @@ static void env_init_mode(struct env *e, const struct vtd_config *cfg, unsigned 
 static void env_init_fs(struct env *e, const struct vtd_config *cfg, unsigned ndev,
 			uint64_t mem_size, unsigned levels)
 {
-	struct mach_config mc = {.mem_size = mem_size, .seed = 1};
+	struct mach_config mc = { .mem_size = mem_size, .seed = 1 };
 	struct intel_iommu_options o;
 	unsigned i;
 
@@ -106,7 +106,7 @@ static void env_init_fs(struct env *e, const struct vtd_config *cfg, unsigned nd
 	cr_assert(intel_iommu_first_stage(e->iommu));
 	cr_assert_eq(intel_iommu_levels(e->iommu), levels);
 	for (i = 0; i < ndev; i++) {
-		struct plat_dev_config dc = {.bus = 0, .dev = (uint8_t)(2 + i), .fn = 0};
+		struct plat_dev_config dc = { .bus = 0, .dev = (uint8_t)(2 + i), .fn = 0 };
 
 		cr_assert_eq(plat_dev_add(e->pi, &dc, &e->pd[i]), 0);
 		cr_assert_eq(intel_iommu_probe_device(e->iommu, e->pd[i], &e->dev[i]), 0);
@@ -217,7 +217,7 @@ Test(vtd_driver, levels_follow_sagaw_mgaw)
 		cr_expect_eq(d->geometry.aperture_end, (1ULL << cfg.mgaw) - 1);
 		cr_expect_eq(d->pgsize_bitmap, SZ_4K | SZ_2M | SZ_1G);
 		cr_expect_eq(iommu_domain_alloc_paging(e.dev[0], IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-						       &(struct iommu_domain *){NULL}),
+						       &(struct iommu_domain *){ NULL }),
 			     -EOPNOTSUPP);
 		iommu_domain_free(d);
 		env_fini(&e);
@@ -254,11 +254,13 @@ static bool overlaps(struct xcheck *x, uint64_t iova, uint64_t size)
 	return false;
 }
 
-#define XFAIL(x, fmt, ...)                                                                         \
-	cr_assert_fail("%s seed %llu levels %u sllps %u op %u: " fmt,                              \
-		       (x)->fs ? "first-stage" : (x)->sm ? "scalable" : "legacy",                   \
-		       (unsigned long long)(x)->seed0, (x)->levels,                                \
-		       (x)->sllps, (x)->op, ##__VA_ARGS__)
+#define XFAIL(x, fmt, ...)                                                               \
+	cr_assert_fail("%s seed %llu levels %u sllps %u op %u: " fmt,                    \
+		       (x)->fs	 ? "first-stage"                                         \
+		       : (x)->sm ? "scalable"                                            \
+				 : "legacy",                                             \
+		       (unsigned long long)(x)->seed0, (x)->levels, (x)->sllps, (x)->op, \
+		       ##__VA_ARGS__)
 
 /* Translate @iova with @acc through the model and check it against @r (NULL = unmapped). */
 static void check_addr(struct xcheck *x, const struct region *r, uint64_t iova, uint32_t acc)
@@ -317,7 +319,7 @@ static void check_region(struct xcheck *x, const struct region *r, const struct 
 
 static void xcheck_map_one(struct xcheck *x, uint64_t lo, uint64_t hi)
 {
-	uint64_t sizes[3] = {SZ_4K, SZ_2M, SZ_1G}, pgsize, iova, size, pa;
+	uint64_t sizes[3] = { SZ_4K, SZ_2M, SZ_1G }, pgsize, iova, size, pa;
 	unsigned nsz = 1 + ((x->sllps & 1) ? 1 : 0) + ((x->sllps & 2) ? 1 : 0), tries;
 	struct region *r;
 	int prot, rc;
@@ -554,7 +556,7 @@ struct fdenv {
 
 static int fd_open(struct fdenv *f)
 {
-	struct iommu_ioas_alloc ia = {.size = sizeof(ia)};
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
 	int rc, err = 0;
 	unsigned i;
 
@@ -624,7 +626,8 @@ static int ioas_map(struct fdenv *f, uint32_t ioas, uint64_t va, uint64_t len, u
 static int ioas_unmap(struct fdenv *f, uint32_t ioas, uint64_t iova, uint64_t len)
 {
 	struct iommu_ioas_unmap u = {
-		.size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len};
+		.size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len
+	};
 
 	return iommufd_ioctl(f->ictx, IOMMU_IOAS_UNMAP, &u) ? -errno : 0;
 }
@@ -734,7 +737,7 @@ Test(vtd_driver, dma_end_to_end_and_fault_after_unmap)
 Test(vtd_driver, hwpt_alloc_attach_replace)
 {
 	struct vtd_config cfg = cfg_levels(4, 3);
-	struct iommu_ioas_alloc ia = {.size = sizeof(ia)};
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
 	const uint64_t len = 64 * 1024, iova = 0x10000000;
 	uint8_t x[64], y[64];
 	struct hwm_fault hf;
@@ -751,8 +754,9 @@ Test(vtd_driver, hwpt_alloc_attach_replace)
 	cr_assert_eq(ioas_map(&f, f.ioas_id, va1, len, iova), 0);
 	cr_assert_eq(ioas_map(&f, ioas2, va2, len, iova), 0);
 
-	struct iommu_hwpt_alloc ha = {
-		.size = sizeof(ha), .dev_id = f.dev_id[0], .pt_id = f.ioas_id};
+	struct iommu_hwpt_alloc ha = { .size = sizeof(ha),
+				       .dev_id = f.dev_id[0],
+				       .pt_id = f.ioas_id };
 	cr_assert_eq(iommufd_ioctl(f.ictx, IOMMU_HWPT_ALLOC, &ha), 0, "errno %d", errno);
 	hwpt1 = ha.out_hwpt_id;
 	ha.pt_id = ioas2;
@@ -785,7 +789,7 @@ Test(vtd_driver, hwpt_alloc_attach_replace)
 
 	assert_checker_silent(&f.e);
 	iommufd_device_detach(f.idev[0]);
-	struct iommu_destroy ds = {.size = sizeof(ds), .id = hwpt1};
+	struct iommu_destroy ds = { .size = sizeof(ds), .id = hwpt1 };
 	cr_assert_eq(iommufd_ioctl(f.ictx, IOMMU_DESTROY, &ds), 0);
 	ds.id = hwpt2;
 	cr_assert_eq(iommufd_ioctl(f.ictx, IOMMU_DESTROY, &ds), 0);
@@ -873,8 +877,8 @@ Test(vtd_driver, failnth_attach_map_unmap)
 /* Two units of one machine, each with its own device; DID spaces are per unit. */
 Test(vtd_driver, two_units_one_machine)
 {
-	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 1};
-	struct plat_dev_config dc = {.bus = 1, .dev = 0, .fn = 0};
+	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 1 };
+	struct plat_dev_config dc = { .bus = 1, .dev = 0, .fn = 0 };
 	struct vtd_config cfg = cfg_levels(4, 1);
 	struct plat_iommu *pi[2];
 	struct intel_iommu *ii[2];
@@ -991,11 +995,11 @@ Test(vtd_driver, concurrent_disjoint_map_unmap)
 	cr_assert_eq(iommu_domain_alloc_paging(e.dev[0], 0, &d), 0);
 	cr_assert_eq(iommu_attach_device(d, e.dev[0]), 0);
 	for (int i = 0; i < 4; i++) {
-		a[i] = (struct mt_arg){.e = &e,
-				       .d = d,
-				       .base = (uint64_t)(i + 1) * SZ_1G,
-				       .seed = 0x7700 + i,
-				       .ops = 400};
+		a[i] = (struct mt_arg){ .e = &e,
+					.d = d,
+					.base = (uint64_t)(i + 1) * SZ_1G,
+					.seed = 0x7700 + i,
+					.ops = 400 };
 		cr_assert_eq(pthread_create(&th[i], NULL, mt_thread, &a[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -1026,8 +1030,8 @@ Test(vtd_driver, scalable_replace_and_block)
 	struct iommu_domain *d1, *d2;
 	struct hwm_xlate t;
 	struct env e;
-	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 1};
-	struct plat_dev_config dc = {.bus = 0, .dev = 31, .fn = 7}; /* devfn 0xff: upper half */
+	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 1 };
+	struct plat_dev_config dc = { .bus = 0, .dev = 31, .fn = 7 }; /* devfn 0xff: upper half */
 
 	memset(&e, 0, sizeof(e));
 	cr_assert_eq(mach_create(&mc, &e.m), 0);
@@ -1068,7 +1072,7 @@ Test(vtd_driver, scalable_replace_and_block)
 	iommu_domain_free(d2);
 	intel_iommu_get_stats(e.iommu, &st);
 	cr_expect_eq(st.tables_live, 0);
-	while (intel_iommu_pop_fault(e.iommu, &(struct intel_fault_info){0}) == 0)
+	while (intel_iommu_pop_fault(e.iommu, &(struct intel_fault_info){ 0 }) == 0)
 		;
 	env_fini(&e);
 }
@@ -1083,7 +1087,7 @@ Test(vtd_driver, scalable_replace_and_block)
 Test(vtd_driver, first_stage_domain)
 {
 	struct vtd_config cfg = cfg_levels(4, 3);
-	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 1};
+	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 1 };
 	struct intel_iommu_options o;
 	struct vtd_stats v0, v1;
 	struct intel_iommu *bad;

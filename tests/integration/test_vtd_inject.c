@@ -70,8 +70,8 @@ struct ienv {
 
 static void ienv_init(struct ienv *e, const struct vtd_config *cfg, bool pri, bool attach)
 {
-	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 7};
-	struct plat_dev_config dc = {.bus = 1, .dev = 4, .fn = 0, .ats = pri, .pri = pri};
+	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 7 };
+	struct plat_dev_config dc = { .bus = 1, .dev = 4, .fn = 0, .ats = pri, .pri = pri };
 	struct intel_iommu_options o;
 	struct mach_mem_stats ms;
 
@@ -90,9 +90,10 @@ static void ienv_init(struct ienv *e, const struct vtd_config *cfg, bool pri, bo
 	if (attach)
 		cr_assert_eq(iommu_attach_device(e->d, e->dev), 0);
 	e->fc = mach_fault(e->m);
-	cr_assert_geq(trace_enable_pattern(mach_trace(e->m),
-					   "hw:inject,hw:fault_record,hw:checker,iommu:io_page_fault"),
-		      4);
+	cr_assert_geq(
+		trace_enable_pattern(mach_trace(e->m),
+				     "hw:inject,hw:fault_record,hw:checker,iommu:io_page_fault"),
+		4);
 }
 
 static void ienv_fini(struct ienv *e)
@@ -353,15 +354,14 @@ Test(vtd_inject, wait_stall_map_and_attach_fail_cleanly)
 	fault_disarm(e.fc);
 	cr_assert_null(e.dev->domain);
 	cr_assert_eq(plat_dma_read(e.pd, 0x100000, &v, 4, PLAT_NO_PASID, NULL), -EFAULT);
-	while (intel_iommu_pop_fault(e.iommu, &(struct intel_fault_info){0}) == 0)
+	while (intel_iommu_pop_fault(e.iommu, &(struct intel_fault_info){ 0 }) == 0)
 		;
 	/* Stall over: attach works. */
 	cr_assert_eq(iommu_attach_device(e.d, e.dev), 0);
 
 	/* Map: the CM flush after the PTE write times out; the map is undone. */
 	arm(&e, "vtd.wait_stall");
-	cr_assert_eq(iommu_map(e.d, 0x200000, 0x400000, 0x200000 + SZ_4K, IOMMU_READ),
-		     -ETIMEDOUT);
+	cr_assert_eq(iommu_map(e.d, 0x200000, 0x400000, 0x200000 + SZ_4K, IOMMU_READ), -ETIMEDOUT);
 	fault_disarm(e.fc);
 	cr_assert_eq(iommu_iova_to_phys(e.d, 0x200000), 0, "a failed map leaves nothing mapped");
 	cr_assert_eq(iommu_iova_to_phys(e.d, 0x400000), 0);
@@ -443,8 +443,8 @@ Test(vtd_inject, prq_overflow_cleared_and_requests_resume)
 	cr_expect_eq(st1.prq_requests, st0.prq_requests + 1);
 	/* Many requests: the handler keeps draining, nothing overflows. */
 	for (unsigned i = 0; i < 300; i++)
-		cr_assert_eq(plat_dev_page_request(e.pd, 0x1000ULL * i, PLAT_NO_PASID, true,
-						   true, (uint16_t)(i & 0x1ff)),
+		cr_assert_eq(plat_dev_page_request(e.pd, 0x1000ULL * i, PLAT_NO_PASID, true, true,
+						   (uint16_t)(i & 0x1ff)),
 			     0, "request %u", i);
 	intel_iommu_get_stats(e.iommu, &st1);
 	cr_expect_eq(st1.prq_requests, st0.prq_requests + 301);

@@ -51,7 +51,7 @@
 #define PA_POISON 0xe000000ULL /* what a reused frame maps */
 #define SLOT 0x40000000ULL /* the cycled 2 MiB slots: SLOT + s * 2 MiB */
 #define NSLOTS 2
-#define SLOT_PA(s) ((uint64_t)(s) * 0x1000000ULL) /* added to PA_SMALL/PA_LARGE */
+#define SLOT_PA(s) ((uint64_t)(s)*0x1000000ULL) /* added to PA_SMALL/PA_LARGE */
 #define NSMALL 16 /* 4 KiB pages mapped per cycle */
 #define ADDR_MASK 0x000ffffffffff000ULL
 
@@ -67,8 +67,8 @@ struct env {
 
 static void env_init_mode(struct env *e, enum intel_iommu_mode mode)
 {
-	struct mach_config mc = {.mem_size = 512ULL << 20, .seed = 1};
-	struct plat_dev_config dc = {.bus = 0, .dev = 2, .fn = 0};
+	struct mach_config mc = { .mem_size = 512ULL << 20, .seed = 1 };
+	struct plat_dev_config dc = { .bus = 0, .dev = 2, .fn = 0 };
 	struct intel_iommu_options o;
 	struct mach_mem_stats ms;
 
@@ -186,8 +186,8 @@ static void holder_release(struct holder *h, pthread_t th)
 
 Test(vtd_rcu, freed_table_waits_for_grace_period)
 {
-	struct holder h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	const struct timespec ms20 = {.tv_nsec = 20 * 1000 * 1000};
+	struct holder h = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	const struct timespec ms20 = { .tv_nsec = 20 * 1000 * 1000 };
 	struct hwm_xlate x;
 	pthread_t th;
 	uint64_t pfn;
@@ -236,9 +236,9 @@ static void *switch_large(void *arg)
 /* The large-page switch over an emptied table waits (synchronize_rcu) for readers. */
 Test(vtd_rcu, large_switch_waits_for_readers)
 {
-	struct holder h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	const struct timespec ms20 = {.tv_nsec = 20 * 1000 * 1000};
-	struct switcher w = {0};
+	struct holder h = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	const struct timespec ms20 = { .tv_nsec = 20 * 1000 * 1000 };
+	struct switcher w = { 0 };
 	pthread_t th, tw;
 	uint64_t pfn;
 	int i;
@@ -288,9 +288,9 @@ static void *release_dev(void *arg)
  */
 Test(vtd_rcu, pasid_tables_wait_for_readers)
 {
-	struct holder h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	const struct timespec ms20 = {.tv_nsec = 20 * 1000 * 1000};
-	struct releaser w = {0};
+	struct holder h = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	const struct timespec ms20 = { .tv_nsec = 20 * 1000 * 1000 };
+	struct releaser w = { 0 };
 	struct mach_mem_stats ms;
 	uint64_t rta, ct, ce, pdir, ptbl;
 	pthread_t th, tw;
@@ -416,7 +416,7 @@ static void *scribbler(void *arg)
 
 Test(vtd_rcu, walks_never_see_reused_tables, .timeout = 120)
 {
-	struct stress s = {.seed = 12345};
+	struct stress s = { .seed = 12345 };
 	pthread_t rd[NREADERS], sc;
 	unsigned c, i;
 	struct env e;
@@ -445,7 +445,8 @@ Test(vtd_rcu, walks_never_see_reused_tables, .timeout = 120)
 		}
 		/* Large-page switch over the emptied table (synchronize_rcu). */
 		for (i = 0; i < NSMALL; i++)
-			cr_assert_eq(iommu_unmap(e.d, base + i * SZ_4K, SZ_4K), SZ_4K, "cycle %u", c);
+			cr_assert_eq(iommu_unmap(e.d, base + i * SZ_4K, SZ_4K), SZ_4K, "cycle %u",
+				     c);
 		cr_assert_eq(iommu_map(e.d, base, pa + PA_LARGE, SZ_2M, IOMMU_READ), 0, "cycle %u",
 			     c);
 		cr_assert_eq(iommu_unmap(e.d, base, SZ_2M), SZ_2M, "cycle %u", c);

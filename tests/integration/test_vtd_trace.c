@@ -55,8 +55,8 @@ static size_t count_str(const char *s, const char *needle)
 
 Test(vtd_trace, dma_issue_and_complete_lines)
 {
-	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 1};
-	struct plat_dev_config dc = {.bus = 0, .dev = 3, .fn = 1, .pasid_width = 8};
+	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 1 };
+	struct plat_dev_config dc = { .bus = 0, .dev = 3, .fn = 1, .pasid_width = 8 };
 	struct vtd_config cfg = vtd_config_default();
 	struct plat_iommu *pi;
 	struct intel_iommu *iommu;
@@ -64,7 +64,7 @@ Test(vtd_trace, dma_issue_and_complete_lines)
 	struct iommu_dev *dev;
 	struct iommu_domain *d;
 	struct mach *m;
-	struct cnt c = {0};
+	struct cnt c = { 0 };
 	uint8_t buf[8192];
 	char *t;
 
@@ -94,21 +94,23 @@ Test(vtd_trace, dma_issue_and_complete_lines)
 	cr_expect_not_null(strstr(t, "mach:dma_issue: vendor=vtd rid=0x19 pasid=0xffffffff "
 				     "iova=0x0000000000010010 len=8176 dir=write"),
 			   "%s", t);
-	cr_expect_not_null(strstr(t, "mach:dma_complete: vendor=vtd rid=0x19 pasid=0xffffffff "
-				     "iova=0x0000000000010010 len=8176 dir=write result=0 done=8176"),
+	cr_expect_not_null(strstr(t,
+				  "mach:dma_complete: vendor=vtd rid=0x19 pasid=0xffffffff "
+				  "iova=0x0000000000010010 len=8176 dir=write result=0 done=8176"),
 			   "%s", t);
 	cr_expect_not_null(strstr(t, "mach:dma_complete: vendor=vtd rid=0x19 pasid=0xffffffff "
 				     "iova=0x0000000000010000 len=16 dir=read result=0 done=16"),
 			   "%s", t);
-	cr_expect_not_null(strstr(t, "mach:dma_complete: vendor=vtd rid=0x19 pasid=0xffffffff "
-				     "iova=0x0000000000011f00 len=512 dir=read result=-14 done=256"),
+	cr_expect_not_null(strstr(t,
+				  "mach:dma_complete: vendor=vtd rid=0x19 pasid=0xffffffff "
+				  "iova=0x0000000000011f00 len=512 dir=read result=-14 done=256"),
 			   "%s", t);
 	/* Issue precedes its completion. */
 	cr_expect_lt(strstr(t, "mach:dma_issue:"), strstr(t, "mach:dma_complete:"));
 	free(t);
 
 	cr_assert_eq(iommu_unmap(d, 0x10000, 0x2000), 0x2000);
-	while (intel_iommu_pop_fault(iommu, &(struct intel_fault_info){0}) == 0)
+	while (intel_iommu_pop_fault(iommu, &(struct intel_fault_info){ 0 }) == 0)
 		;
 	iommu_detach_device(d, dev);
 	iommu_domain_free(d);

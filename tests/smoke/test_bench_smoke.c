@@ -95,8 +95,8 @@ static double json_field(const char *out, const char *name, const char *key)
 Test(bench_smoke, repetitions_give_aggregates)
 {
 	int status;
-	char *out = run(BENCH_PROG " 'trace.emit.o*' --json --min-time 0.005 --repetitions 3",
-			&status);
+	char *out =
+		run(BENCH_PROG " 'trace.emit.o*' --json --min-time 0.005 --repetitions 3", &status);
 
 	cr_assert_eq(status, 0, "exit %d, output:\n%s", status, out);
 	cr_assert_not_null(strstr(out, "\"aggregate_name\": \"median\""));

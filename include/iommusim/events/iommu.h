@@ -9,11 +9,12 @@
  */
 TRACE_EVENT(iommu_map, "iommu:map", "IOMMU: iova=0x%016llx - 0x%016llx paddr=0x%016llx size=%zu", 4,
 	    "iova", "iova_end", "paddr", "size")
-TRACE_EVENT(iommu_unmap, "iommu:unmap", "IOMMU: iova=0x%016llx - 0x%016llx size=%zu unmapped_size=%zu", 4,
-	    "iova", "iova_end", "size", "unmapped_size")
+TRACE_EVENT(iommu_unmap, "iommu:unmap",
+	    "IOMMU: iova=0x%016llx - 0x%016llx size=%zu unmapped_size=%zu", 4, "iova", "iova_end",
+	    "size", "unmapped_size")
 TRACE_EVENT(iommu_attach_device_to_domain, "iommu:attach_device_to_domain", "IOMMU: device=%s", 1,
 	    "device")
 TRACE_EVENT(iommu_detach_device_from_domain, "iommu:detach_device_from_domain", "IOMMU: device=%s",
 	    1, "device")
-TRACE_EVENT(iommu_io_page_fault, "iommu:io_page_fault", "IOMMU:%s %s iova=0x%016llx flags=0x%04x", 4,
-	    "driver", "device", "iova", "flags")
+TRACE_EVENT(iommu_io_page_fault, "iommu:io_page_fault", "IOMMU:%s %s iova=0x%016llx flags=0x%04x",
+	    4, "driver", "device", "iova", "flags")

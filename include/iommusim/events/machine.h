@@ -8,8 +8,8 @@ TRACE_EVENT(mach_pin, "mach:pin", "pid=%llu va=0x%016llx npages=%llu flags=0x%ll
 	    "npages", "flags")
 TRACE_EVENT(mach_unpin, "mach:unpin", "npages=%llu", 1, "npages")
 /* kind is "user" (id = uid) or "proc" (id = pid); total is the counter afterwards. */
-TRACE_EVENT(mach_account_charge, "mach:account_charge", "kind=%s id=%llu npages=%llu total=%llu",
-	    4, "kind", "id", "npages", "total")
+TRACE_EVENT(mach_account_charge, "mach:account_charge", "kind=%s id=%llu npages=%llu total=%llu", 4,
+	    "kind", "id", "npages", "total")
 TRACE_EVENT(mach_account_uncharge, "mach:account_uncharge",
 	    "kind=%s id=%llu npages=%llu total=%llu", 4, "kind", "id", "npages", "total")
 /*
@@ -22,6 +22,7 @@ TRACE_EVENT(mach_account_uncharge, "mach:account_uncharge",
 TRACE_EVENT(mach_dma_issue, "mach:dma_issue",
 	    "vendor=%s rid=0x%llx pasid=0x%llx iova=0x%016llx len=%llu dir=%s", 6, "vendor", "rid",
 	    "pasid", "iova", "len", "dir")
-TRACE_EVENT(mach_dma_complete, "mach:dma_complete",
-	    "vendor=%s rid=0x%llx pasid=0x%llx iova=0x%016llx len=%llu dir=%s result=%lld done=%llu",
-	    8, "vendor", "rid", "pasid", "iova", "len", "dir", "result", "done")
+TRACE_EVENT(
+	mach_dma_complete, "mach:dma_complete",
+	"vendor=%s rid=0x%llx pasid=0x%llx iova=0x%016llx len=%llu dir=%s result=%lld done=%llu", 8,
+	"vendor", "rid", "pasid", "iova", "len", "dir", "result", "done")

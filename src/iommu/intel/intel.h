@@ -31,7 +31,8 @@ struct intel_iommu;
 
 /* Which translation structures the driver programs (§3.4). */
 enum intel_iommu_mode {
-	INTEL_MODE_AUTO = 0, /* scalable when ECAP.SMTS and ECAP.SLTS are set (Linux), else legacy */
+	INTEL_MODE_AUTO =
+		0, /* scalable when ECAP.SMTS and ECAP.SLTS are set (Linux), else legacy */
 	INTEL_MODE_LEGACY = 1, /* legacy root/context entries, TTM = 00 */
 	INTEL_MODE_SCALABLE = 2, /* scalable mode, -ENODEV without SMTS + SLTS */
 };

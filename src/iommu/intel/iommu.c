@@ -581,7 +581,8 @@ static int flush_pasid_dev(struct intel_iommu *iommu, uint16_t did, uint32_t pas
 
 static uint64_t *pasid_entry(struct intel_iommu *iommu, struct intel_dev *info, uint32_t pasid)
 {
-	return (uint64_t *)intel_phys_ptr(iommu->mach, info->pasid_tbl_pa) + PE_QWORDS * (pasid & 63);
+	return (uint64_t *)intel_phys_ptr(iommu->mach, info->pasid_tbl_pa) +
+	       PE_QWORDS * (pasid & 63);
 }
 
 /*

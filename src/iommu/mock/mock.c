@@ -49,8 +49,8 @@
 
 #define MOCK_PTE_VALID (1ULL << 0)
 #define MOCK_PTE_START (1ULL << 1) /* first page of a map_pages call */
-#define MOCK_PTE_LAST (1ULL << 2)  /* last page of a map_pages call */
-#define MOCK_PTE_HUGE (1ULL << 3)  /* part of a 1 MiB mapping */
+#define MOCK_PTE_LAST (1ULL << 2) /* last page of a map_pages call */
+#define MOCK_PTE_HUGE (1ULL << 3) /* part of a 1 MiB mapping */
 #define MOCK_PTE_READ (1ULL << 4)
 #define MOCK_PTE_WRITE (1ULL << 5)
 #define MOCK_PTE_ADDR_MASK (~(MOCK_IO_PAGE_SIZE - 1))
@@ -115,7 +115,8 @@ static void mock_warn(struct mock_domain *md)
 
 static uint64_t prot_bits(int prot)
 {
-	return ((prot & IOMMU_READ) ? MOCK_PTE_READ : 0) | ((prot & IOMMU_WRITE) ? MOCK_PTE_WRITE : 0);
+	return ((prot & IOMMU_READ) ? MOCK_PTE_READ : 0) |
+	       ((prot & IOMMU_WRITE) ? MOCK_PTE_WRITE : 0);
 }
 
 /*
@@ -141,8 +142,9 @@ static int mock_walk(struct mock_domain *md, uint64_t iova, unsigned int target,
 			n = fault_zalloc(md->fc, "mock.pt_node", sizeof(*n));
 			if (!n)
 				return -ENOMEM;
-			if (__atomic_compare_exchange_n(slot, &expected, (uint64_t)(uintptr_t)n, false,
-							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			if (__atomic_compare_exchange_n(slot, &expected, (uint64_t)(uintptr_t)n,
+							false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE)) {
 				v = (uint64_t)(uintptr_t)n;
 				__atomic_add_fetch(&md->table_nodes, 1, __ATOMIC_RELAXED);
 			} else {
@@ -273,8 +275,8 @@ static uint64_t mock_clear(uint64_t *slot)
 	return __atomic_exchange_n(slot, 0, __ATOMIC_ACQ_REL);
 }
 
-static size_t mock_unmap_pages(struct iommu_domain *d, uint64_t iova, size_t pgsize,
-			       size_t pgcount, struct iommu_iotlb_gather *gather)
+static size_t mock_unmap_pages(struct iommu_domain *d, uint64_t iova, size_t pgsize, size_t pgcount,
+			       struct iommu_iotlb_gather *gather)
 {
 	struct mock_domain *md = to_mock_domain(d);
 	uint64_t start = iova, end = iova + pgsize * pgcount;
@@ -318,7 +320,8 @@ static size_t mock_unmap_pages(struct iommu_domain *d, uint64_t iova, size_t pgs
 		rc = mock_walk(md, iova, 0, false, &node, &huge);
 		if (rc == -EEXIST) {
 			/* A small unmap inside a huge entry: allowed only on its boundary. */
-			if (!IS_ALIGNED(iova, MOCK_HUGE_PAGE_SIZE) || end - iova < MOCK_HUGE_PAGE_SIZE) {
+			if (!IS_ALIGNED(iova, MOCK_HUGE_PAGE_SIZE) ||
+			    end - iova < MOCK_HUGE_PAGE_SIZE) {
 				mock_warn(md);
 				end = iova;
 				break;
@@ -393,7 +396,8 @@ int mock_domain_lookup(struct iommu_domain *d, uint64_t iova, struct mock_pte *p
 	pte->paddr = (e & MOCK_PTE_ADDR_MASK & ~(pgsize - 1)) + (iova & (pgsize - 1));
 fill:
 	pte->pgsize = pgsize;
-	pte->prot = ((e & MOCK_PTE_READ) ? IOMMU_READ : 0) | ((e & MOCK_PTE_WRITE) ? IOMMU_WRITE : 0);
+	pte->prot =
+		((e & MOCK_PTE_READ) ? IOMMU_READ : 0) | ((e & MOCK_PTE_WRITE) ? IOMMU_WRITE : 0);
 	pte->start = e & MOCK_PTE_START;
 	pte->last = e & MOCK_PTE_LAST;
 	return 0;
@@ -592,20 +596,19 @@ int mock_iommu_add_resv_region(struct iommu_device *iommu, uint64_t start, uint6
 /* Static names, so trace records can point at them after the device is gone. */
 #define MOCK_NAME_(n) "iommufd_mock" #n
 #define MOCK_NAMES8_(a)                                                                           \
-	MOCK_NAME_(a##0), MOCK_NAME_(a##1), MOCK_NAME_(a##2), MOCK_NAME_(a##3), MOCK_NAME_(a##4),   \
+	MOCK_NAME_(a##0), MOCK_NAME_(a##1), MOCK_NAME_(a##2), MOCK_NAME_(a##3), MOCK_NAME_(a##4), \
 		MOCK_NAME_(a##5), MOCK_NAME_(a##6), MOCK_NAME_(a##7)
 static const char *const mock_names[] = {
-	"iommufd_mock0", "iommufd_mock1", "iommufd_mock2", "iommufd_mock3",
-	"iommufd_mock4", "iommufd_mock5", "iommufd_mock6", "iommufd_mock7",
-	MOCK_NAMES8_(1), MOCK_NAMES8_(2), MOCK_NAMES8_(3), MOCK_NAMES8_(4),
-	MOCK_NAMES8_(5), MOCK_NAMES8_(6), MOCK_NAMES8_(7),
+	"iommufd_mock0", "iommufd_mock1", "iommufd_mock2", "iommufd_mock3", "iommufd_mock4",
+	"iommufd_mock5", "iommufd_mock6", "iommufd_mock7", MOCK_NAMES8_(1), MOCK_NAMES8_(2),
+	MOCK_NAMES8_(3), MOCK_NAMES8_(4), MOCK_NAMES8_(5), MOCK_NAMES8_(6), MOCK_NAMES8_(7),
 };
 
 int mock_dev_create(struct iommu_device *iommu, uint32_t id, uint32_t dev_flags,
 		    struct iommu_dev **out)
 {
-	const uint32_t valid = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |
-			       MOCK_FLAGS_DEVICE_PASID;
+	const uint32_t valid =
+		MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID;
 	struct mock_dev *md;
 
 	if (!iommu_device_is_mock(iommu))
@@ -616,7 +619,8 @@ int mock_dev_create(struct iommu_device *iommu, uint32_t id, uint32_t dev_flags,
 	if (!md)
 		return -ENOMEM;
 	md->flags = dev_flags;
-	iommu_dev_init(&md->dev, iommu, id, id < ARRAY_SIZE(mock_names) ? mock_names[id] : "iommufd_mock");
+	iommu_dev_init(&md->dev, iommu, id,
+		       id < ARRAY_SIZE(mock_names) ? mock_names[id] : "iommufd_mock");
 	if (dev_flags & MOCK_FLAGS_DEVICE_PASID)
 		md->dev.max_pasids = 1u << MOCK_PASID_WIDTH;
 	*out = &md->dev;

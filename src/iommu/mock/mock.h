@@ -54,11 +54,11 @@ bool iommu_domain_is_mock(const struct iommu_domain *d);
 
 /* What a mock domain holds at @iova. */
 struct mock_pte {
-	uint64_t paddr;  /* of the byte at @iova */
+	uint64_t paddr; /* of the byte at @iova */
 	uint64_t pgsize; /* MOCK_IO_PAGE_SIZE or MOCK_HUGE_PAGE_SIZE */
-	int prot;        /* IOMMU_READ | IOMMU_WRITE */
-	bool start;      /* first page of a map_pages call */
-	bool last;       /* last page of a map_pages call */
+	int prot; /* IOMMU_READ | IOMMU_WRITE */
+	bool start; /* first page of a map_pages call */
+	bool last; /* last page of a map_pages call */
 };
 /* 0, or -ENOENT when nothing is mapped at @iova. Lock-free. */
 int mock_domain_lookup(struct iommu_domain *d, uint64_t iova, struct mock_pte *pte);
@@ -67,8 +67,8 @@ struct mock_domain_stats {
 	uint64_t iotlb_syncs;
 	uint64_t flush_all;
 	uint64_t mapped_bytes; /* currently mapped */
-	uint64_t table_nodes;  /* radix nodes allocated (kept until the domain is freed) */
-	uint64_t warnings;     /* what would have been a WARN_ON in the kernel mock */
+	uint64_t table_nodes; /* radix nodes allocated (kept until the domain is freed) */
+	uint64_t warnings; /* what would have been a WARN_ON in the kernel mock */
 };
 void mock_domain_stats(struct iommu_domain *d, struct mock_domain_stats *st);
 

@@ -159,11 +159,22 @@ Test(hwm_cache, odd_payload_and_all_tag_fields)
 		       HWM_TAG_LEVEL | HWM_TAG_KIND;
 	struct hwm_cache_config c = { "t", 4, 2, HWM_REPL_LRU, 3, sizeof(struct odd), all };
 	struct hwm_cache *h;
-	struct hwm_ctag t = { .addr = 0x5000, .shift = 12, .sid = 7, .pasid = 9, .domain = 11,
-			      .vmid = 13, .level = 2, .kind = 1, .flags = 0x5a, .pad = 0x77 };
+	struct hwm_ctag t = { .addr = 0x5000,
+			      .shift = 12,
+			      .sid = 7,
+			      .pasid = 9,
+			      .domain = 11,
+			      .vmid = 13,
+			      .level = 2,
+			      .kind = 1,
+			      .flags = 0x5a,
+			      .pad = 0x77 };
 	struct hwm_ctag probe, out;
 	struct odd p, o;
-	struct { uint64_t align; struct odd o; } __attribute__((packed)) un;
+	struct {
+		uint64_t align;
+		struct odd o;
+	} __attribute__((packed)) un;
 
 	memset(&p, 0x3c, sizeof(p));
 	cr_assert_eq(hwm_cache_create(&c, NULL, &h), 0);
@@ -174,14 +185,30 @@ Test(hwm_cache, odd_payload_and_all_tag_fields)
 	for (int f = 0; f < 8; f++) {
 		probe = t;
 		switch (f) {
-		case 0: probe.addr ^= 0x1000; break;
-		case 1: probe.sid++; break;
-		case 2: probe.pasid++; break;
-		case 3: probe.domain++; break;
-		case 4: probe.vmid++; break;
-		case 5: probe.level++; break;
-		case 6: probe.kind++; break;
-		case 7: probe.shift = 13; break;
+		case 0:
+			probe.addr ^= 0x1000;
+			break;
+		case 1:
+			probe.sid++;
+			break;
+		case 2:
+			probe.pasid++;
+			break;
+		case 3:
+			probe.domain++;
+			break;
+		case 4:
+			probe.vmid++;
+			break;
+		case 5:
+			probe.level++;
+			break;
+		case 6:
+			probe.kind++;
+			break;
+		case 7:
+			probe.shift = 13;
+			break;
 		}
 		cr_assert(!hwm_cache_lookup(h, &probe, &o, NULL), "field %d", f);
 		cr_assert(!hwm_ctag_match(&probe, &t, all), "field %d", f);
@@ -229,7 +256,12 @@ static bool pred_dom_range(const struct hwm_ctag *t, const void *p, void *arg)
  */
 Test(hwm_cache, inval_span_equals_full_scan)
 {
-	struct hwm_cache_config c = { "t", 16, 2, HWM_REPL_LRU, 3, sizeof(struct pl),
+	struct hwm_cache_config c = { "t",
+				      16,
+				      2,
+				      HWM_REPL_LRU,
+				      3,
+				      sizeof(struct pl),
 				      HWM_TAG_ADDR | HWM_TAG_DOMAIN | HWM_TAG_PASID,
 				      HWM_TAG_ADDR | HWM_TAG_DOMAIN };
 	struct hwm_cache *a, *b;
@@ -241,15 +273,18 @@ Test(hwm_cache, inval_span_equals_full_scan)
 		for (int i = 0; i < 24; i++) {
 			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 			unsigned sh = (seed >> 60) % 3 == 0 ? 21 : 12;
-			struct hwm_ctag t = { .addr = ((seed >> 20) % 64) << sh, .shift = sh,
-					      .domain = (seed >> 40) % 2, .pasid = (seed >> 50) % 3 };
+			struct hwm_ctag t = { .addr = ((seed >> 20) % 64) << sh,
+					      .shift = sh,
+					      .domain = (seed >> 40) % 2,
+					      .pasid = (seed >> 50) % 3 };
 			struct pl p = { seed };
 			hwm_cache_fill(a, &t, &p, NULL);
 			hwm_cache_fill(b, &t, &p, NULL);
 		}
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		{
-			uint64_t first = ((seed >> 20) % 64) << 12, len = ((seed >> 33) % 4 + 1) << 12;
+			uint64_t first = ((seed >> 20) % 64) << 12, len = ((seed >> 33) % 4 + 1)
+									  << 12;
 			uint64_t r[3] = { (seed >> 40) % 2, first, first + len - 1 };
 			struct hwm_ctag key = { .domain = (uint32_t)r[0] };
 			size_t n1 = hwm_cache_inval_span(a, HWM_TAG_DOMAIN, &key, r[1], r[2],
@@ -263,14 +298,16 @@ Test(hwm_cache, inval_span_equals_full_scan)
 	{
 		uint64_t r[3] = { 1, 0, ~0ull };
 		struct hwm_ctag key = { .domain = 1 };
-		cr_assert_eq(hwm_cache_inval_span(a, HWM_TAG_DOMAIN, &key, 0, ~0ull, pred_dom_range, r),
-			     hwm_cache_inval(b, pred_dom_range, r));
+		cr_assert_eq(
+			hwm_cache_inval_span(a, HWM_TAG_DOMAIN, &key, 0, ~0ull, pred_dom_range, r),
+			hwm_cache_inval(b, pred_dom_range, r));
 		r[0] = 0;
 		key.domain = 0;
 		cr_assert_eq(hwm_cache_inval_span(a, 0, &key, 0, 0xfff, pred_dom_range, r),
 			     hwm_cache_inval(b, pred_dom_range, r));
-		cr_assert_eq(hwm_cache_inval_span(a, HWM_TAG_DOMAIN, &key, 10, 5, pred_dom_range, r),
-			     hwm_cache_inval(b, pred_dom_range, r), "first > last");
+		cr_assert_eq(
+			hwm_cache_inval_span(a, HWM_TAG_DOMAIN, &key, 10, 5, pred_dom_range, r),
+			hwm_cache_inval(b, pred_dom_range, r), "first > last");
 	}
 	{
 		unsigned na = 0, nb = 0;

@@ -89,7 +89,8 @@ static void delayed_case(bool qi_sync, bool translate_first)
 	cr_assert_eq(vb_xlate(&b, RID, IOVA, HWM_ACC_READ).pa, PA2, "gone after the delay");
 	cr_assert_eq(vtd_get_stats(b.iommu, &s), 0);
 	cr_assert_geq(s.common.injected, 1);
-	cr_assert_eq(checks(&b, VTD_CHK_STALE_IOTLB), 2, "only the two pre-deadline uses are stale");
+	cr_assert_eq(checks(&b, VTD_CHK_STALE_IOTLB), 2,
+		     "only the two pre-deadline uses are stale");
 	vb_fini(&b);
 	fault_ctx_destroy(fc);
 }
@@ -153,7 +154,7 @@ static void reuse_case(bool broken)
 	vb_ss_map(&b, d.ss_root, 4, IOVA + 0x1000, PA2, 1, SS_R | SS_W);
 	pde = pde_of(&b, &d, IOVA);
 	table = leaf & ~0xfffull;
-	vb_xlate(&b, RID, IOVA, HWM_ACC_READ);          /* fills the walk cache */
+	vb_xlate(&b, RID, IOVA, HWM_ACC_READ); /* fills the walk cache */
 	vb_xlate(&b, RID, IOVA + 0x1000, HWM_ACC_READ); /* evicts IOVA from the IOTLB */
 
 	/* the driver unmaps the 2 MiB region: the leaf table is unlinked... */

@@ -48,7 +48,7 @@ static void one(struct vb *b, struct run *r, const struct hwm_req *req)
 
 static void req(struct vb *b, struct run *r, uint32_t rid, uint64_t iova, uint32_t acc)
 {
-	struct hwm_req q = {.rid = rid, .iova = iova, .access = acc};
+	struct hwm_req q = { .rid = rid, .iova = iova, .access = acc };
 	one(b, r, &q);
 }
 
@@ -56,13 +56,14 @@ static void req_pasid(struct vb *b, struct run *r, uint32_t rid, uint32_t pasid,
 		      uint32_t acc)
 {
 	struct hwm_req q = {
-		.rid = rid, .pasid = pasid, .has_pasid = true, .iova = iova, .access = acc};
+		.rid = rid, .pasid = pasid, .has_pasid = true, .iova = iova, .access = acc
+	};
 	one(b, r, &q);
 }
 
 static void req_ats(struct vb *b, struct run *r, uint32_t rid, uint64_t iova, uint32_t acc)
 {
-	struct hwm_req q = {.rid = rid, .iova = iova, .access = acc, .ats = true};
+	struct hwm_req q = { .rid = rid, .iova = iova, .access = acc, .ats = true };
 	one(b, r, &q);
 }
 
@@ -78,7 +79,7 @@ static void req_ats(struct vb *b, struct run *r, uint32_t rid, uint64_t iova, ui
 	(6ull | 3ull << 4 | (uint64_t)(did) << 16 | (uint64_t)(pasid) << 32)
 #define D_DEVTLB(sid) (3ull | (uint64_t)(sid) << 32)
 
-static const uint32_t accs[] = {R, W, R | W, X, R | P, W | P};
+static const uint32_t accs[] = { R, W, R | W, X, R | P, W | P };
 
 /* Legacy mode: 4 KiB / 2 MiB / 1 GiB pages, read-only and write-only pages, TT=2 and TT=1. */
 static void scenario_legacy(const struct vtd_config *cfg, struct run *r)
@@ -272,10 +273,10 @@ Test(vtd_fastpath, legacy_default_caches)
 Test(vtd_fastpath, legacy_tiny_caches_random_replacement)
 {
 	struct vtd_config c = vb_config();
-	c.iotlb = (struct hwm_cache_geom){2, 2, HWM_REPL_RANDOM};
-	c.ctx = (struct hwm_cache_geom){1, 2, HWM_REPL_RR};
-	c.pwc = (struct hwm_cache_geom){1, 1, HWM_REPL_LRU};
-	c.devtlb = (struct hwm_cache_geom){1, 1, HWM_REPL_LRU};
+	c.iotlb = (struct hwm_cache_geom){ 2, 2, HWM_REPL_RANDOM };
+	c.ctx = (struct hwm_cache_geom){ 1, 2, HWM_REPL_RR };
+	c.pwc = (struct hwm_cache_geom){ 1, 1, HWM_REPL_LRU };
+	c.devtlb = (struct hwm_cache_geom){ 1, 1, HWM_REPL_LRU };
 	both(scenario_legacy, c, "legacy tiny");
 }
 
@@ -294,9 +295,9 @@ Test(vtd_fastpath, scalable_default_caches)
 Test(vtd_fastpath, scalable_tiny_caches)
 {
 	struct vtd_config c = vb_config();
-	c.iotlb = (struct hwm_cache_geom){1, 3, HWM_REPL_LRU};
-	c.pasid_c = (struct hwm_cache_geom){1, 1, HWM_REPL_LRU};
-	c.pwc = (struct hwm_cache_geom){2, 1, HWM_REPL_RR};
+	c.iotlb = (struct hwm_cache_geom){ 1, 3, HWM_REPL_LRU };
+	c.pasid_c = (struct hwm_cache_geom){ 1, 1, HWM_REPL_LRU };
+	c.pwc = (struct hwm_cache_geom){ 2, 1, HWM_REPL_RR };
 	c.cm = true;
 	both(scenario_scalable, c, "scalable tiny");
 }
@@ -312,7 +313,7 @@ Test(vtd_fastpath, memo_follows_invalidations_and_fills)
 	struct hwm_xlate x;
 
 	cfg.checker = false;
-	cfg.iotlb = (struct hwm_cache_geom){1, 2, HWM_REPL_LRU};
+	cfg.iotlb = (struct hwm_cache_geom){ 1, 2, HWM_REPL_LRU };
 	vb_init(&b, &cfg, false);
 	vb_enable(&b);
 	vb_ctx_legacy(&b, RID_A, DID, 4, 0, &d);
@@ -364,7 +365,7 @@ static void *racer(void *arg)
 	struct race *rc = arg;
 	for (unsigned i = 0; !rc->stop && i < 200000; i++) {
 		uint64_t off = (i % 4) * 0x1000;
-		struct hwm_req q = {.rid = RID_A, .iova = 0x10000 + off, .access = R};
+		struct hwm_req q = { .rid = RID_A, .iova = 0x10000 + off, .access = R };
 		struct hwm_xlate x;
 		if (hwm_translate(rc->b->iommu, &q, &x) || x.status != HWM_XLATE_OK ||
 		    (x.pa != 0x2000000 + off && x.pa != 0x4000000 + off))
@@ -382,14 +383,14 @@ Test(vtd_fastpath, concurrent_translations_and_invalidations)
 	struct vb b;
 	struct vb_dev d;
 	uint64_t leaf[4];
-	struct race rc = {.b = &b};
+	struct race rc = { .b = &b };
 	pthread_t t[2];
 
 	/* gcov's counters are not atomic: racing threads would corrupt the report */
 	if (__gcov_merge_add)
 		cr_skip_test("not under gcov");
 	cfg.checker = false;
-	cfg.iotlb = (struct hwm_cache_geom){1, 4, HWM_REPL_LRU};
+	cfg.iotlb = (struct hwm_cache_geom){ 1, 4, HWM_REPL_LRU };
 	vb_init(&b, &cfg, false);
 	vb_enable(&b);
 	vb_ctx_legacy(&b, RID_A, DID, 4, 0, &d);

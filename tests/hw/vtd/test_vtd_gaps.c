@@ -50,12 +50,12 @@ static void drain_faults(struct vb *b)
 static struct hwm_xlate xl(struct vb *b, uint32_t rid, bool has_pasid, uint32_t pasid,
 			   uint64_t iova, uint32_t acc, bool ats)
 {
-	struct hwm_req r = {.rid = rid,
-			    .pasid = pasid,
-			    .has_pasid = has_pasid,
-			    .iova = iova,
-			    .access = acc,
-			    .ats = ats};
+	struct hwm_req r = { .rid = rid,
+			     .pasid = pasid,
+			     .has_pasid = has_pasid,
+			     .iova = iova,
+			     .access = acc,
+			     .ats = ats };
 	struct hwm_xlate x;
 	cr_assert_eq(hwm_translate(b->iommu, &r, &x), 0);
 	return x;
@@ -161,7 +161,7 @@ Test(vtd_gaps, stale_walk_cache_rule_and_ih)
 	uint64_t pde, leaf, leaf2;
 	struct hwm_xlate x;
 
-	c.iotlb = (struct hwm_cache_geom){1, 1, HWM_REPL_LRU};
+	c.iotlb = (struct hwm_cache_geom){ 1, 1, HWM_REPL_LRU };
 	vb_init(&b, &c, false);
 	vb_enable(&b);
 	vb_ctx_legacy(&b, RID, DID, 4, 0, &d);
@@ -244,7 +244,7 @@ Test(vtd_gaps, inject_prq_overflow_and_walk_read_of_the_queue)
 {
 	struct vb b;
 	struct fault_ctx *fc;
-	struct vtd_page_req r = {.rid = RID, .read = true, .addr = 0x5000};
+	struct vtd_page_req r = { .rid = RID, .read = true, .addr = 0x5000 };
 
 	cr_assert_eq(fault_ctx_create(NULL, &fc), 0);
 	vb_init(&b, NULL, true);

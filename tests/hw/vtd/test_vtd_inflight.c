@@ -28,9 +28,9 @@
 #define D_IOTLB_DSI(did) (2ull | 2ull << 4 | (uint64_t)(did) << 16)
 
 struct race {
-	uint64_t at;       /* the entry whose read triggers the "driver" */
+	uint64_t at; /* the entry whose read triggers the "driver" */
 	uint64_t qw0, qw1; /* the invalidation it then queues */
-	bool ctx;          /* a context entry: also flush the IOTLB of the domain */
+	bool ctx; /* a context entry: also flush the IOTLB of the domain */
 	unsigned fired;
 };
 
@@ -128,8 +128,8 @@ static struct vtd_stats run_race(bool checker, enum target t)
 		/* the neighbour was never translated: only a stale walk cache finds it */
 		x = vb_xlate(&b, RID, IOVA + 0x1000, HWM_ACC_READ);
 		cr_expect_neq(x.status, HWM_XLATE_OK,
-			      "checker %d target %d: a walk cache kept the unlinked %s",
-			      checker, t, t == T_TABLE ? "table" : "context");
+			      "checker %d target %d: a walk cache kept the unlinked %s", checker, t,
+			      t == T_TABLE ? "table" : "context");
 	}
 	s = stats(&b);
 	vb_fini(&b);

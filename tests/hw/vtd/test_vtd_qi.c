@@ -128,7 +128,7 @@ Test(vtd_qi, wait_interrupt_and_ics)
 	vb_enable(&b);
 	vb_wreg(&b, R_IECTL + 4, 4, 0xfee00000u); /* IEDATA at 0xa4 */
 	vb_wreg(&b, R_IECTL + 8, 4, 0xfee01000u); /* IEADDR */
-	vb_wreg(&b, R_IECTL, 4, 0);               /* unmask */
+	vb_wreg(&b, R_IECTL, 4, 0); /* unmask */
 	vb_qi_wait(&b, 7, true);
 	cr_assert_eq(vb_rd32(&b, b.status), 7);
 	cr_assert_eq(vb_reg(&b, R_ICS, 4) & 1, 1, "IWC");
@@ -355,7 +355,7 @@ Test(vtd_regs, register_based_invalidation_without_qi)
 	vb_wr64(&b, leaf, PA2 | SS_R);
 	ecap = vb_reg(&b, R_ECAP, 8);
 	iro = ((ecap >> 8) & 0x3ff) * 16;
-	vb_wreg(&b, iro, 8, IOVA);                                        /* IVA: AM 0 */
+	vb_wreg(&b, iro, 8, IOVA); /* IVA: AM 0 */
 	vb_wreg(&b, iro + 8, 8, (1ull << 63) | (3ull << 60) | ((uint64_t)DID << 32)); /* PSI */
 	cr_assert_eq(vb_reg(&b, iro + 8, 8) >> 63, 0, "IVT clears");
 	cr_assert_eq((vb_reg(&b, iro + 8, 8) >> 57) & 3, 3, "IAIG");
@@ -461,8 +461,13 @@ Test(vtd_prq, page_requests_and_overflow)
 {
 	struct vb b;
 	uint64_t pq;
-	struct vtd_page_req r = { .rid = RID, .pasid = 4, .has_pasid = true, .read = true,
-				  .last = true, .prgi = 3, .addr = 0x7000 };
+	struct vtd_page_req r = { .rid = RID,
+				  .pasid = 4,
+				  .has_pasid = true,
+				  .read = true,
+				  .last = true,
+				  .prgi = 3,
+				  .addr = 0x7000 };
 
 	vb_init(&b, NULL, true);
 	vb_enable(&b);

@@ -55,9 +55,9 @@ static int rd_ok(void *c, uint64_t pa, void *b, size_t n)
 
 Test(vtd_regs, create_rejects_inconsistent_configs)
 {
-	static const struct hwm_bus_ops ops = {.read = rd_ok, .write = NULL};
-	static const struct hwm_bus_ops ops_ok = {.read = rd_ok, .write = (void *)rd_ok};
-	struct hwm_bus bus = {.ops = &ops_ok};
+	static const struct hwm_bus_ops ops = { .read = rd_ok, .write = NULL };
+	static const struct hwm_bus_ops ops_ok = { .read = rd_ok, .write = (void *)rd_ok };
+	struct hwm_bus bus = { .ops = &ops_ok };
 	struct hwm_iommu *io = (void *)1;
 	struct vtd_config c;
 
@@ -102,14 +102,14 @@ Test(vtd_regs, create_rejects_inconsistent_configs)
 /* Every allocation of vtd_create can fail, and the failure unwinds cleanly (LSan). */
 Test(vtd_regs, create_allocation_failures_unwind)
 {
-	static const struct hwm_bus_ops ops = {.read = rd_ok, .write = (void *)rd_ok};
+	static const struct hwm_bus_ops ops = { .read = rd_ok, .write = (void *)rd_ok };
 	struct vtd_config c = vtd_config_default();
 	struct fault_ctx *fc;
 	unsigned n, failed = 0;
 
 	cr_assert_eq(fault_ctx_create(NULL, &fc), 0);
 	for (n = 1; n < 64; n++) {
-		struct hwm_bus bus = {.ops = &ops, .fault = fc};
+		struct hwm_bus bus = { .ops = &ops, .fault = fc };
 		struct hwm_iommu *io;
 		int rc;
 
@@ -489,7 +489,7 @@ Test(vtd_regs, page_request_queue_wraps)
 {
 	struct vb b;
 	uint64_t pq;
-	struct vtd_page_req r = {.rid = RID, .read = true, .write = true, .addr = 0x9000};
+	struct vtd_page_req r = { .rid = RID, .read = true, .write = true, .addr = 0x9000 };
 	struct vtd_stats s;
 
 	vb_init(&b, NULL, true);
@@ -556,7 +556,7 @@ Test(vtd_regs, page_requests_refused_without_prs_or_on_abort)
 {
 	struct vtd_config c = vb_config();
 	struct vb b;
-	struct vtd_page_req r = {.rid = RID, .read = true, .addr = 0x9000};
+	struct vtd_page_req r = { .rid = RID, .read = true, .addr = 0x9000 };
 
 	c.prs = false;
 	vb_init(&b, &c, true);
@@ -584,10 +584,10 @@ Test(vtd_regs, stats_and_checker_toggle)
 	hwm_get_stats(b.iommu, &hs);
 	cr_assert_eq(hs.translations, 0);
 	{
-		struct hwm_iommu fake = {.vendor = HWM_VENDOR_SMMUV3};
+		struct hwm_iommu fake = { .vendor = HWM_VENDOR_SMMUV3 };
 		cr_assert_eq(vtd_get_stats(&fake, &s), -EINVAL);
 		vtd_set_checker(&fake, true); /* ignored */
-		cr_assert_eq(vtd_page_request(&fake, &(struct vtd_page_req){0}), -EINVAL);
+		cr_assert_eq(vtd_page_request(&fake, &(struct vtd_page_req){ 0 }), -EINVAL);
 	}
 	vb_fini(&b);
 }

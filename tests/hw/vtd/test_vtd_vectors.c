@@ -165,8 +165,10 @@ ParameterizedTest(struct vec *c, vtd, vector)
 		vb_ctx_legacy(&b, rid, DID, c->levels, tt, &d);
 	} else {
 		unsigned flags = c->brk == B_PASIDE_CLEAR ? 0 : VB_CTX_PASIDE;
-		unsigned pgtt = c->fmt == F_SS ? PGTT_SS : c->fmt == F_FS ? PGTT_FS :
-				c->fmt == F_NEST ? PGTT_NEST : PGTT_PT;
+		unsigned pgtt = c->fmt == F_SS	   ? PGTT_SS
+				: c->fmt == F_FS   ? PGTT_FS
+				: c->fmt == F_NEST ? PGTT_NEST
+						   : PGTT_PT;
 		vb_ctx_sm(&b, rid, 0, 0, flags, &d);
 		vb_pasid(&b, &d, use_pasid ? PASID : 0, pgtt, DID, c->levels, c->levels, 0);
 	}

@@ -199,8 +199,9 @@ void vb_ctx_sm(struct vb *b, uint16_t rid, unsigned pdts, uint32_t rid_pasid, un
 	for (unsigned i = 1; i < pages; i++)
 		vb_page(b); /* contiguous */
 	/* §9.4: P 0, DTE 2, PASIDE 3, PRE 4, PDTS 11:9, PASIDDIRPTR 63:12; qw1 RID_PASID 19:0 */
-	vb_wr64(b, ce, pdir | ((uint64_t)pdts << 9) | ((flags & VB_CTX_PASIDE) ? 8 : 0) |
-			       ((flags & VB_CTX_DTE) ? 4 : 0) | ((flags & VB_CTX_PRE) ? 16 : 0) | 1);
+	vb_wr64(b, ce,
+		pdir | ((uint64_t)pdts << 9) | ((flags & VB_CTX_PASIDE) ? 8 : 0) |
+			((flags & VB_CTX_DTE) ? 4 : 0) | ((flags & VB_CTX_PRE) ? 16 : 0) | 1);
 	vb_wr64(b, ce + 8, rid_pasid & 0xfffff);
 }
 
@@ -307,8 +308,9 @@ struct hwm_xlate vb_xlate(struct vb *b, uint16_t rid, uint64_t iova, uint32_t ac
 struct hwm_xlate vb_xlate_pasid(struct vb *b, uint16_t rid, uint32_t pasid, uint64_t iova,
 				uint32_t access)
 {
-	struct hwm_req r = { .rid = rid, .pasid = pasid, .has_pasid = true, .iova = iova,
-			     .access = access };
+	struct hwm_req r = {
+		.rid = rid, .pasid = pasid, .has_pasid = true, .iova = iova, .access = access
+	};
 	struct hwm_xlate x;
 	cr_assert_eq(hwm_translate(b->iommu, &r, &x), 0);
 	return x;

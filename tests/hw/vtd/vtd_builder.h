@@ -75,9 +75,9 @@ struct vb {
 	uint32_t last_irq_data;
 	struct vtd_config cfg;
 	struct hwm_iommu *iommu;
-	uint64_t root;   /* root table */
+	uint64_t root; /* root table */
 	bool scalable;
-	uint64_t iq;     /* invalidation queue page */
+	uint64_t iq; /* invalidation queue page */
 	uint64_t status; /* wait-descriptor status dword */
 	/* Called after every read the model makes through the bus (when set):
 	 * lets a test change memory and invalidate in the middle of a walk. */
@@ -88,9 +88,9 @@ struct vb {
 /* Where a device's structures live (0 when not built). */
 struct vb_dev {
 	uint64_t root_entry; /* the 16-byte root entry */
-	uint64_t ctx;        /* the context entry */
+	uint64_t ctx; /* the context entry */
 	uint64_t pdir_entry; /* PASID directory entry */
-	uint64_t pe;         /* PASID table entry */
+	uint64_t pe; /* PASID table entry */
 	uint64_t ss_root, fs_root;
 };
 

@@ -58,19 +58,24 @@ static void w_unmap(void *data, uint64_t iova, uint64_t length)
 	struct worker *w = data;
 
 	pthread_mutex_lock(&w->lock);
-	if (w->pin_len && w->pin_iova <= iova + length - 1 && iova <= w->pin_iova + w->pin_len - 1) {
+	if (w->pin_len && w->pin_iova <= iova + length - 1 &&
+	    iova <= w->pin_iova + w->pin_len - 1) {
 		iommufd_access_unpin_pages(w->access, w->pin_iova, w->pin_len);
 		w->pin_len = 0;
 	}
 	pthread_mutex_unlock(&w->lock);
 }
 
-static const struct iommufd_access_ops w_ops = {.needs_pin_pages = true, .unmap = w_unmap};
+static const struct iommufd_access_ops w_ops = { .needs_pin_pages = true, .unmap = w_unmap };
 
 static int do_map(uint32_t id, uint64_t va, uint64_t len, uint64_t *iova, uint32_t flags)
 {
-	struct iommu_ioas_map c = {.size = sizeof(c), .flags = flags, .ioas_id = id, .user_va = va,
-				   .length = len, .iova = *iova};
+	struct iommu_ioas_map c = { .size = sizeof(c),
+				    .flags = flags,
+				    .ioas_id = id,
+				    .user_va = va,
+				    .length = len,
+				    .iova = *iova };
 
 	if (iommufd_ioctl(ictx, IOMMU_IOAS_MAP, &c))
 		return -errno;
@@ -80,7 +85,9 @@ static int do_map(uint32_t id, uint64_t va, uint64_t len, uint64_t *iova, uint32
 
 static int do_unmap(uint32_t id, uint64_t iova, uint64_t len)
 {
-	struct iommu_ioas_unmap c = {.size = sizeof(c), .ioas_id = id, .iova = iova, .length = len};
+	struct iommu_ioas_unmap c = {
+		.size = sizeof(c), .ioas_id = id, .iova = iova, .length = len
+	};
 
 	return iommufd_ioctl(ictx, IOMMU_IOAS_UNMAP, &c) ? -errno : 0;
 }
@@ -103,8 +110,11 @@ static void *worker_fn(void *arg)
 		uint64_t off = (rnd(&s) % (SLICE / PG / 2)) * PG;
 		uint64_t len = (1 + rnd(&s) % 64) * PG;
 		uint64_t iova = 0, iova2 = 0, pfns[64];
-		struct iommu_ioas_copy c = {.size = sizeof(c), .flags = MAP_RW, .dst_ioas_id = ioas2,
-					    .src_ioas_id = ioas, .length = len};
+		struct iommu_ioas_copy c = { .size = sizeof(c),
+					     .flags = MAP_RW,
+					     .dst_ioas_id = ioas2,
+					     .src_ioas_id = ioas,
+					     .length = len };
 		char data[256];
 
 		int rc = do_map(ioas, base + off, len, &iova, MAP_RW);
@@ -174,8 +184,8 @@ static void *attacher_fn(void *arg)
 
 Test(stress, map_unmap_copy_access)
 {
-	struct mach_config cfg = {.mem_size = 256 * MiB};
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+	struct mach_config cfg = { .mem_size = 256 * MiB };
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
 	struct worker w[NTHREADS];
 	struct iommu_dev *dev;
 	struct iommu_domain *dom;

@@ -55,7 +55,7 @@ static void *hit_points(void *arg)
 
 Test(fault, nth_counts_only_the_arming_thread)
 {
-	struct hitter h = {fc, 50, 0};
+	struct hitter h = { fc, 50, 0 };
 	pthread_t t;
 
 	fault_set_nth(fc, 3);
@@ -186,7 +186,8 @@ Test(fault, probability_is_deterministic_for_a_seed)
 	draw_sequence(250000, seed, b, N);
 	draw_sequence(250000, seed + 1, c, N);
 	for (int i = 0; i < N; i++) {
-		cr_assert_eq(a[i], b[i], "seed 0x%llx: draw %d differs", (unsigned long long)seed, i);
+		cr_assert_eq(a[i], b[i], "seed 0x%llx: draw %d differs", (unsigned long long)seed,
+			     i);
 		fired += a[i];
 		differ += a[i] != c[i];
 	}
@@ -236,7 +237,7 @@ Test(fault, firing_emits_fault_inject)
 	static const char point[] = "t.traced";
 	struct trace_ctx *tc;
 	struct fault_ctx *tfc;
-	struct inject_seen seen = {0};
+	struct inject_seen seen = { 0 };
 
 	cr_assert_eq(trace_ctx_create(NULL, NULL, &tc), 0);
 	cr_assert_eq(fault_ctx_create(tc, &tfc), 0);

@@ -30,9 +30,9 @@ struct rec_domain {
 	unsigned nunmaps;
 	unsigned syncs;
 	uint64_t sync_start, sync_end;
-	int fail_map_at;  /* fail the Nth map_pages call (1-based), 0 never */
-	size_t partial;   /* bytes the failing call still maps */
-	int64_t mapped;   /* bytes currently mapped */
+	int fail_map_at; /* fail the Nth map_pages call (1-based), 0 never */
+	size_t partial; /* bytes the failing call still maps */
+	int64_t mapped; /* bytes currently mapped */
 };
 
 static int rec_map(struct iommu_domain *d, uint64_t iova, uint64_t paddr, size_t pgsize,
@@ -43,7 +43,7 @@ static int rec_map(struct iommu_domain *d, uint64_t iova, uint64_t paddr, size_t
 	cr_assert(IS_ALIGNED(iova, pgsize) && IS_ALIGNED(paddr, pgsize), "unaligned run");
 	cr_assert(d->pgsize_bitmap & pgsize, "page size not in the bitmap");
 	cr_assert(r->nmaps < 4096);
-	r->maps[r->nmaps++] = (struct call){iova, paddr, pgsize, pgcount};
+	r->maps[r->nmaps++] = (struct call){ iova, paddr, pgsize, pgcount };
 	if (r->fail_map_at && (int)r->nmaps == r->fail_map_at) {
 		*mapped += r->partial;
 		r->mapped += (int64_t)r->partial;
@@ -60,7 +60,7 @@ static size_t rec_unmap(struct iommu_domain *d, uint64_t iova, size_t pgsize, si
 	struct rec_domain *r = container_of(d, struct rec_domain, d);
 
 	cr_assert(r->nunmaps < 4096);
-	r->unmaps[r->nunmaps++] = (struct call){iova, 0, pgsize, pgcount};
+	r->unmaps[r->nunmaps++] = (struct call){ iova, 0, pgsize, pgcount };
 	iommu_iotlb_gather_add_range(g, iova, pgsize * pgcount);
 	r->mapped -= (int64_t)(pgsize * pgcount);
 	return pgsize * pgcount;
@@ -229,8 +229,8 @@ Test(core, split_random_matches_greedy)
 {
 	const uint64_t seed = 0x5eed1234;
 	uint64_t s = seed;
-	static const uint64_t bitmaps[] = {K4 | M2 | G1, K4 | 0x10000 | M2, 0x800 | 0x100000,
-					   K4 | 0x8000 | 0x40000 | M2};
+	static const uint64_t bitmaps[] = { K4 | M2 | G1, K4 | 0x10000 | M2, 0x800 | 0x100000,
+					    K4 | 0x8000 | 0x40000 | M2 };
 
 	for (int iter = 0; iter < 300; iter++) {
 		uint64_t bitmap = bitmaps[iter % 4], min = bitmap & -bitmap;
@@ -245,8 +245,8 @@ Test(core, split_random_matches_greedy)
 		size = (1 + (s >> 20) % 1024) * min * ((iter % 5 == 0) ? 64 : 1);
 
 		r = new_domain(bitmap);
-		cr_assert_eq(iommu_map(&r->d, iova, paddr, size, IOMMU_READ), 0, "seed %#llx iter %d",
-			     (unsigned long long)seed, iter);
+		cr_assert_eq(iommu_map(&r->d, iova, paddr, size, IOMMU_READ), 0,
+			     "seed %#llx iter %d", (unsigned long long)seed, iter);
 		ci = iova;
 		cp = paddr;
 		left = size;
@@ -255,8 +255,9 @@ Test(core, split_random_matches_greedy)
 			cr_assert_eq(r->maps[c].paddr, cp);
 			for (size_t k = 0; k < r->maps[c].count; k++) {
 				cr_assert_eq(r->maps[c].pgsize, greedy(bitmap, ci, cp, left),
-					     "seed %#llx iter %d iova %#llx", (unsigned long long)seed,
-					     iter, (unsigned long long)ci);
+					     "seed %#llx iter %d iova %#llx",
+					     (unsigned long long)seed, iter,
+					     (unsigned long long)ci);
 				ci += r->maps[c].pgsize;
 				cp += r->maps[c].pgsize;
 				left -= r->maps[c].pgsize;
@@ -308,8 +309,8 @@ Test(core, unmap_gathers_then_syncs_once)
 	/* An empty gather is not synced. */
 	iommu_iotlb_sync(&r->d, &g);
 	cr_assert_eq(r->syncs, 1);
-	cr_assert(iommu_iotlb_gather_is_disjoint(&(struct iommu_iotlb_gather){.start = 0, .end = K4 - 1},
-						 3 * K4, K4));
+	cr_assert(iommu_iotlb_gather_is_disjoint(
+		&(struct iommu_iotlb_gather){ .start = 0, .end = K4 - 1 }, 3 * K4, K4));
 	iommu_domain_free(&r->d);
 }
 

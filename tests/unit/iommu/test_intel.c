@@ -39,8 +39,8 @@ struct ut {
 static void ut_init(struct ut *u, const struct vtd_config *cfg,
 		    const struct intel_iommu_options *opts)
 {
-	struct mach_config mc = {.mem_size = 64ULL << 20, .seed = 1};
-	struct plat_dev_config dc = {.bus = 3, .dev = 1, .fn = 2};
+	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 1 };
+	struct plat_dev_config dc = { .bus = 3, .dev = 1, .fn = 2 };
 	struct intel_iommu_options o;
 
 	memset(u, 0, sizeof(*u));
@@ -220,9 +220,9 @@ Test(intel, fault_records_and_overflow)
 	 */
 	for (unsigned i = 0; i < 3; i++) {
 		struct hwm_xlate x;
-		struct hwm_req rq = {.rid = plat_dev_rid(u.pd),
-				     .access = HWM_ACC_WRITE,
-				     .iova = 0x100000ULL + i * SZ_4K};
+		struct hwm_req rq = { .rid = plat_dev_rid(u.pd),
+				      .access = HWM_ACC_WRITE,
+				      .iova = 0x100000ULL + i * SZ_4K };
 
 		cr_assert_eq(hwm_translate(plat_iommu_hw(u.pi), &rq, &x), 0);
 		cr_assert_eq(x.status, HWM_XLATE_FAULT);
@@ -249,7 +249,7 @@ Test(intel, fault_records_and_overflow)
 
 Test(intel, remove_disables_translation)
 {
-	struct mach_config mc = {.mem_size = 16ULL << 20};
+	struct mach_config mc = { .mem_size = 16ULL << 20 };
 	struct plat_iommu *pi;
 	struct intel_iommu *ii;
 	struct mach_mem_stats a, b;
@@ -271,7 +271,7 @@ Test(intel, remove_disables_translation)
 
 Test(intel, probe_refuses_other_vendor_config)
 {
-	struct mach_config mc = {.mem_size = 16ULL << 20};
+	struct mach_config mc = { .mem_size = 16ULL << 20 };
 	struct vtd_config cfg = vtd_config_default();
 	struct plat_iommu *pi;
 	struct intel_iommu *ii;

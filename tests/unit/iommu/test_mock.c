@@ -155,7 +155,7 @@ Test(mock, huge_entries)
 
 Test(mock, flags_hw_info_resv)
 {
-	struct iommu_test_hw_info info = {0};
+	struct iommu_test_hw_info info = { 0 };
 	struct iommu_resv_region r[2];
 	struct iommu_dev *p;
 	uint32_t type = IOMMU_HW_INFO_TYPE_DEFAULT;
@@ -180,7 +180,8 @@ Test(mock, flags_hw_info_resv)
 	cr_assert_eq(r[0].start, 0xfee00000);
 	cr_assert_eq(r[0].type, IOMMU_RESV_MSI);
 
-	cr_assert_eq(iommu_domain_alloc_paging(dev, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &d), -EOPNOTSUPP);
+	cr_assert_eq(iommu_domain_alloc_paging(dev, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &d),
+		     -EOPNOTSUPP);
 	cr_assert_eq(iommu_domain_alloc_paging(dev, IOMMU_HWPT_ALLOC_NEST_PARENT, &d), 0);
 	cr_assert_eq(d->alloc_flags, IOMMU_HWPT_ALLOC_NEST_PARENT);
 	cr_assert_eq(iommu_attach_device(d, dev), 0);
@@ -251,7 +252,7 @@ static void run_threads(struct iommu_dev *d)
 	pthread_t t[THREADS];
 
 	for (unsigned i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){.d = dom, .idx = i};
+		w[i] = (struct worker){ .d = dom, .idx = i };
 		cr_assert_eq(pthread_create(&t[i], NULL, worker, &w[i]), 0);
 	}
 	for (unsigned i = 0; i < THREADS; i++) {

@@ -56,14 +56,17 @@ static inline void fx_teardown(struct fx *f);
 static inline int fx_ioctl(struct fx *f, unsigned long cmd, void *arg); /* 0 or -errno */
 static inline int fx_ioas_alloc(struct fx *f, uint32_t *id);
 static inline int fx_map(struct fx *f, uint32_t ioas, uint64_t va, uint64_t len, uint64_t *iova,
-	   uint32_t flags);
-static inline int fx_map_fixed(struct fx *f, uint32_t ioas, uint64_t va, uint64_t len, uint64_t iova);
-static inline int fx_unmap(struct fx *f, uint32_t ioas, uint64_t iova, uint64_t len, uint64_t *unmapped);
+			 uint32_t flags);
+static inline int fx_map_fixed(struct fx *f, uint32_t ioas, uint64_t va, uint64_t len,
+			       uint64_t iova);
+static inline int fx_unmap(struct fx *f, uint32_t ioas, uint64_t iova, uint64_t len,
+			   uint64_t *unmapped);
 static inline int fx_copy(struct fx *f, uint32_t dst, uint32_t src, uint64_t src_iova, uint64_t len,
-	    uint64_t *dst_iova, uint32_t flags);
+			  uint64_t *dst_iova, uint32_t flags);
 static inline int fx_destroy(struct fx *f, uint32_t id);
 static inline int fx_reserve(struct fx *f, uint32_t ioas, uint64_t start, uint64_t last);
-static inline int fx_option(struct fx *f, uint32_t option, uint16_t op, uint32_t obj, uint64_t *val);
+static inline int fx_option(struct fx *f, uint32_t option, uint16_t op, uint32_t obj,
+			    uint64_t *val);
 
 /* Anonymous memory in the process (populated: false leaves it to faulting). */
 static inline uint64_t fx_mmap(struct fx *f, uint64_t len, unsigned prot, unsigned flags);

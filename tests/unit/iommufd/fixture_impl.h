@@ -15,7 +15,7 @@
 
 static inline int fx_init(struct fx *f, uint64_t mem)
 {
-	struct mach_config cfg = {.mem_size = mem ? mem : 256 * MiB};
+	struct mach_config cfg = { .mem_size = mem ? mem : 256 * MiB };
 	int rc;
 
 	memset(f, 0, sizeof(*f));
@@ -81,7 +81,7 @@ static inline int fx_ioctl(struct fx *f, unsigned long cmd, void *arg)
 
 static inline int fx_ioas_alloc(struct fx *f, uint32_t *id)
 {
-	struct iommu_ioas_alloc c = {.size = sizeof(c)};
+	struct iommu_ioas_alloc c = { .size = sizeof(c) };
 	int rc = fx_ioctl(f, IOMMU_IOAS_ALLOC, &c);
 
 	*id = c.out_ioas_id;
@@ -89,14 +89,14 @@ static inline int fx_ioas_alloc(struct fx *f, uint32_t *id)
 }
 
 static inline int fx_map(struct fx *f, uint32_t ioas, uint64_t va, uint64_t len, uint64_t *iova,
-	   uint32_t flags)
+			 uint32_t flags)
 {
-	struct iommu_ioas_map c = {.size = sizeof(c),
-				   .flags = flags,
-				   .ioas_id = ioas,
-				   .user_va = va,
-				   .length = len,
-				   .iova = iova ? *iova : 0};
+	struct iommu_ioas_map c = { .size = sizeof(c),
+				    .flags = flags,
+				    .ioas_id = ioas,
+				    .user_va = va,
+				    .length = len,
+				    .iova = iova ? *iova : 0 };
 	int rc = fx_ioctl(f, IOMMU_IOAS_MAP, &c);
 
 	if (!rc && iova)
@@ -104,14 +104,18 @@ static inline int fx_map(struct fx *f, uint32_t ioas, uint64_t va, uint64_t len,
 	return rc;
 }
 
-static inline int fx_map_fixed(struct fx *f, uint32_t ioas, uint64_t va, uint64_t len, uint64_t iova)
+static inline int fx_map_fixed(struct fx *f, uint32_t ioas, uint64_t va, uint64_t len,
+			       uint64_t iova)
 {
 	return fx_map(f, ioas, va, len, &iova, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
 }
 
-static inline int fx_unmap(struct fx *f, uint32_t ioas, uint64_t iova, uint64_t len, uint64_t *unmapped)
+static inline int fx_unmap(struct fx *f, uint32_t ioas, uint64_t iova, uint64_t len,
+			   uint64_t *unmapped)
 {
-	struct iommu_ioas_unmap c = {.size = sizeof(c), .ioas_id = ioas, .iova = iova, .length = len};
+	struct iommu_ioas_unmap c = {
+		.size = sizeof(c), .ioas_id = ioas, .iova = iova, .length = len
+	};
 	int rc = fx_ioctl(f, IOMMU_IOAS_UNMAP, &c);
 
 	if (unmapped)
@@ -120,15 +124,15 @@ static inline int fx_unmap(struct fx *f, uint32_t ioas, uint64_t iova, uint64_t 
 }
 
 static inline int fx_copy(struct fx *f, uint32_t dst, uint32_t src, uint64_t src_iova, uint64_t len,
-	    uint64_t *dst_iova, uint32_t flags)
+			  uint64_t *dst_iova, uint32_t flags)
 {
-	struct iommu_ioas_copy c = {.size = sizeof(c),
-				    .flags = flags,
-				    .dst_ioas_id = dst,
-				    .src_ioas_id = src,
-				    .length = len,
-				    .dst_iova = *dst_iova,
-				    .src_iova = src_iova};
+	struct iommu_ioas_copy c = { .size = sizeof(c),
+				     .flags = flags,
+				     .dst_ioas_id = dst,
+				     .src_ioas_id = src,
+				     .length = len,
+				     .dst_iova = *dst_iova,
+				     .src_iova = src_iova };
 	int rc = fx_ioctl(f, IOMMU_IOAS_COPY, &c);
 
 	if (!rc)
@@ -138,7 +142,7 @@ static inline int fx_copy(struct fx *f, uint32_t dst, uint32_t src, uint64_t src
 
 static inline int fx_destroy(struct fx *f, uint32_t id)
 {
-	struct iommu_destroy c = {.size = sizeof(c), .id = id};
+	struct iommu_destroy c = { .size = sizeof(c), .id = id };
 
 	return fx_ioctl(f, IOMMU_DESTROY, &c);
 }
@@ -159,7 +163,8 @@ static inline int fx_reserve(struct fx *f, uint32_t ioas_id, uint64_t start, uin
 static inline int fx_option(struct fx *f, uint32_t option, uint16_t op, uint32_t obj, uint64_t *val)
 {
 	struct iommu_option c = {
-		.size = sizeof(c), .option_id = option, .op = op, .object_id = obj, .val64 = *val};
+		.size = sizeof(c), .option_id = option, .op = op, .object_id = obj, .val64 = *val
+	};
 	int rc = fx_ioctl(f, IOMMU_OPTION, &c);
 
 	*val = c.val64;

@@ -25,7 +25,7 @@ static inline int st_cmd(struct fx *f, struct iommu_test_cmd *c)
 static inline int st_mock_domain_flags(struct fx *f, uint32_t pt_id, uint32_t dev_flags,
 				       uint32_t *stdev, uint32_t *hwpt, uint32_t *idev)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, .id = pt_id};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, .id = pt_id };
 	int rc;
 
 	c.mock_domain_flags.dev_flags = dev_flags;
@@ -44,7 +44,7 @@ static inline int st_mock_domain_flags(struct fx *f, uint32_t pt_id, uint32_t de
 static inline int st_mock_domain(struct fx *f, uint32_t pt_id, uint32_t *stdev, uint32_t *hwpt,
 				 uint32_t *idev)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt_id};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt_id };
 	int rc = st_cmd(f, &c);
 
 	if (rc)
@@ -60,7 +60,7 @@ static inline int st_mock_domain(struct fx *f, uint32_t pt_id, uint32_t *stdev, 
 
 static inline int st_replace(struct fx *f, uint32_t stdev, uint32_t *pt_id)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, .id = stdev};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, .id = stdev };
 	int rc;
 
 	c.mock_domain_replace.pt_id = *pt_id;
@@ -73,7 +73,7 @@ static inline int st_replace(struct fx *f, uint32_t stdev, uint32_t *pt_id)
 static inline int st_check_map(struct fx *f, uint32_t hwpt, uint64_t iova, uint64_t len,
 			       uint64_t va)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_MD_CHECK_MAP, .id = hwpt};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_MD_CHECK_MAP, .id = hwpt };
 
 	c.check_map.iova = iova;
 	c.check_map.length = len;
@@ -83,7 +83,7 @@ static inline int st_check_map(struct fx *f, uint32_t hwpt, uint64_t iova, uint6
 
 static inline int st_check_refs(struct fx *f, uint64_t va, uint64_t len, uint32_t refs)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_MD_CHECK_REFS};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_MD_CHECK_REFS };
 
 	c.check_refs.uptr = va;
 	c.check_refs.length = len;
@@ -93,7 +93,7 @@ static inline int st_check_refs(struct fx *f, uint64_t va, uint64_t len, uint32_
 
 static inline int st_add_reserved(struct fx *f, uint32_t ioas, uint64_t start, uint64_t len)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_ADD_RESERVED, .id = ioas};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_ADD_RESERVED, .id = ioas };
 
 	c.add_reserved.start = start;
 	c.add_reserved.length = len;
@@ -104,7 +104,8 @@ static inline int st_hwpt_alloc(struct fx *f, uint32_t dev_id, uint32_t pt_id, u
 				uint32_t *out)
 {
 	struct iommu_hwpt_alloc c = {
-		.size = sizeof(c), .flags = flags, .dev_id = dev_id, .pt_id = pt_id};
+		.size = sizeof(c), .flags = flags, .dev_id = dev_id, .pt_id = pt_id
+	};
 	int rc = fx_ioctl(f, IOMMU_HWPT_ALLOC, &c);
 
 	if (!rc && out)
@@ -116,10 +117,10 @@ static inline uint64_t st_alignment(struct fx *f, uint32_t ioas, struct iommu_io
 				    uint32_t *n)
 {
 	struct iommu_iova_range ranges[8];
-	struct iommu_ioas_iova_ranges c = {.size = sizeof(c),
-					   .ioas_id = ioas,
-					   .num_iovas = 8,
-					   .allowed_iovas = (uintptr_t)ranges};
+	struct iommu_ioas_iova_ranges c = { .size = sizeof(c),
+					    .ioas_id = ioas,
+					    .num_iovas = 8,
+					    .allowed_iovas = (uintptr_t)ranges };
 
 	if (fx_ioctl(f, IOMMU_IOAS_IOVA_RANGES, &c))
 		return 0;

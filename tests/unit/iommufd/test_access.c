@@ -35,7 +35,7 @@ static void dev_unmap(void *data, uint64_t iova, uint64_t length)
 	}
 }
 
-static const struct iommufd_access_ops dev_ops = {.needs_pin_pages = true, .unmap = dev_unmap};
+static const struct iommufd_access_ops dev_ops = { .needs_pin_pages = true, .unmap = dev_unmap };
 
 static void setup(void)
 {
@@ -63,7 +63,7 @@ static uint64_t va_pfn(uint64_t va)
 
 Test(access, pin_without_domain)
 {
-	struct dev d = {0};
+	struct dev d = { 0 };
 	uint64_t iova = 0;
 
 	cr_assert_eq(fx_map(&f, ioas, buf, 256 * KiB, &iova, MAP_RW), 0);
@@ -105,10 +105,10 @@ Test(access, pin_without_domain)
 
 Test(access, pin_errors)
 {
-	struct dev d = {0};
+	struct dev d = { 0 };
 	uint64_t iova = 32 * MiB, ro_iova = 64 * MiB, pfns[4];
 	struct iommufd_access *nopin;
-	static const struct iommufd_access_ops rw_ops = {.unmap = dev_unmap};
+	static const struct iommufd_access_ops rw_ops = { .unmap = dev_unmap };
 
 	cr_assert_eq(fx_map_fixed(&f, ioas, buf, 64 * KiB, iova), 0);
 	cr_assert_eq(fx_map(&f, ioas, buf, 64 * KiB, &ro_iova,
@@ -120,8 +120,8 @@ Test(access, pin_errors)
 	cr_assert_eq(errno, ENOENT);
 
 	cr_assert_eq(iommufd_access_pin_pages(d.access, iova, 0, pfns, 0), -EINVAL);
-	cr_assert_eq(iommufd_access_pin_pages(d.access, iova + 60 * KiB, 8 * KiB, pfns, 0),
-		     -ENOENT, "runs past the area");
+	cr_assert_eq(iommufd_access_pin_pages(d.access, iova + 60 * KiB, 8 * KiB, pfns, 0), -ENOENT,
+		     "runs past the area");
 	cr_assert_eq(iommufd_access_pin_pages(d.access, iova + 1, PG, pfns, 0), -EINVAL,
 		     "not page aligned");
 	cr_assert_eq(iommufd_access_pin_pages(d.access, ro_iova, PG, pfns, IOMMUFD_ACCESS_RW_WRITE),
@@ -140,7 +140,7 @@ Test(access, pin_errors)
 
 Test(access, rw)
 {
-	static const struct iommufd_access_ops rw_ops = {.unmap = dev_unmap};
+	static const struct iommufd_access_ops rw_ops = { .unmap = dev_unmap };
 	struct iommufd_access *a;
 	uint64_t iova = 0, ro_iova = 0;
 	char out[10000], in[10000];
@@ -153,7 +153,8 @@ Test(access, rw)
 	cr_assert_not_null(a);
 
 	/* through the process's memory (nothing pinned) */
-	cr_assert_eq(iommufd_access_rw(a, iova + 100, out, sizeof(out), IOMMUFD_ACCESS_RW_WRITE), 0);
+	cr_assert_eq(iommufd_access_rw(a, iova + 100, out, sizeof(out), IOMMUFD_ACCESS_RW_WRITE),
+		     0);
 	cr_assert_eq(mach_copy_from_user(f.p, in, buf + 0x800 + 100, sizeof(in)), 0);
 	cr_assert_eq(memcmp(in, out, sizeof(in)), 0);
 	memset(in, 0, sizeof(in));
@@ -162,7 +163,8 @@ Test(access, rw)
 	/* through a domain's pfns */
 	cr_assert_eq(fx_add_domain(&f, ioas, 0), 0);
 	memset(in, 0, sizeof(in));
-	cr_assert_eq(iommufd_access_rw(a, iova + 100, in, sizeof(in), IOMMUFD_ACCESS_RW_KTHREAD), 0);
+	cr_assert_eq(iommufd_access_rw(a, iova + 100, in, sizeof(in), IOMMUFD_ACCESS_RW_KTHREAD),
+		     0);
 	cr_assert_eq(memcmp(in, out, sizeof(in)), 0);
 
 	cr_assert_eq(iommufd_access_rw(a, ro_iova, out, 16, IOMMUFD_ACCESS_RW_WRITE), -EPERM);
@@ -173,7 +175,7 @@ Test(access, rw)
 
 Test(access, unmap_waits_for_every_access)
 {
-	struct dev d1 = {0}, d2 = {0};
+	struct dev d1 = { 0 }, d2 = { 0 };
 	uint64_t iova = 0;
 
 	cr_assert_eq(fx_add_domain(&f, ioas, 0), 0);
@@ -198,7 +200,7 @@ Test(access, unmap_waits_for_every_access)
 
 Test(access, replace_ioas)
 {
-	struct dev d = {0};
+	struct dev d = { 0 };
 	uint32_t ioas2;
 	uint64_t iova = 0, iova2 = 0;
 

@@ -59,7 +59,7 @@ Test(device, mock_domain_sets_alignment_and_aperture)
 
 Test(device, bad_targets)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = 4242};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = 4242 };
 	uint32_t ioas, stdev;
 
 	cr_assert_eq(st_cmd(&f, &c), -ENOENT);
@@ -73,7 +73,8 @@ Test(device, bad_targets)
 
 Test(device, new_domain_is_filled_from_existing_areas)
 {
-	uint64_t va = fx_mmap(&f, 1 * MiB, RW, 0), iova = 32 * MiB, va2 = fx_mmap(&f, 64 * KiB, RW, 0);
+	uint64_t va = fx_mmap(&f, 1 * MiB, RW, 0), iova = 32 * MiB,
+		 va2 = fx_mmap(&f, 64 * KiB, RW, 0);
 	uint32_t ioas, hwpt, stdev;
 
 	cr_assert(va && va2);
@@ -108,7 +109,8 @@ Test(device, automatic_domain_is_shared)
 	cr_assert_eq(st_mock_domain(&f, ioas, &s2, &h2, NULL), 0);
 	cr_assert_eq(h1, h2);
 	/* A huge-capable device can use it too (the mock does not refuse it). */
-	cr_assert_eq(st_mock_domain_flags(&f, ioas, MOCK_FLAGS_DEVICE_HUGE_IOVA, NULL, &hh, NULL), 0);
+	cr_assert_eq(st_mock_domain_flags(&f, ioas, MOCK_FLAGS_DEVICE_HUGE_IOVA, NULL, &hh, NULL),
+		     0);
 	cr_assert_eq(hh, h1);
 	cr_assert_eq(fx_destroy(&f, s1), 0);
 	cr_assert_eq(fx_destroy(&f, h1), -EBUSY, "still used by the second device");
@@ -187,7 +189,8 @@ Test(device, reserved_regions_follow_the_device)
 	int rc;
 
 	cr_assert_eq(fx_ioas_alloc(&f, &ioas), 0);
-	cr_assert_eq(mock_iommu_add_resv_region(f.mock, 0x40000000, 0x100000, IOMMU_RESV_SW_MSI), 0);
+	cr_assert_eq(mock_iommu_add_resv_region(f.mock, 0x40000000, 0x100000, IOMMU_RESV_SW_MSI),
+		     0);
 	cr_assert_eq(mock_dev_create(f.mock, 7, 0, &mdev), 0);
 	idev = iommufd_device_bind(f.ictx, mdev, &id, &rc);
 	cr_assert_not_null(idev);
@@ -278,7 +281,7 @@ static void verify_mock_domain(struct fx *fx, void *p, int rc)
 
 Test(device, fail_nth_mock_domain_attach)
 {
-	struct sweep_arg a = {0};
+	struct sweep_arg a = { 0 };
 	unsigned n = st_sweep(setup_areas, run_mock_domain, verify_mock_domain, &a);
 
 	cr_assert_gt(n, 3, "the attach path passes several injection points (%u)", n);
@@ -315,7 +318,7 @@ static void verify_hwpt_alloc(struct fx *fx, void *p, int rc)
 
 Test(device, fail_nth_second_domain_fill)
 {
-	struct sweep_arg a = {0};
+	struct sweep_arg a = { 0 };
 	unsigned n = st_sweep(setup_second_domain, run_hwpt_alloc, verify_hwpt_alloc, &a);
 
 	cr_assert_gt(n, 3, "(%u)", n);

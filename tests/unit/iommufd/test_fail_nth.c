@@ -28,7 +28,7 @@ static void dev_unmap(void *data, uint64_t iova, uint64_t length)
 	}
 }
 
-static const struct iommufd_access_ops dev_ops = {.needs_pin_pages = true, .unmap = dev_unmap};
+static const struct iommufd_access_ops dev_ops = { .needs_pin_pages = true, .unmap = dev_unmap };
 
 /* Each scenario returns after its first failure; what it built stays for close to clean. */
 typedef void (*scenario_fn)(struct fx *f, uint32_t *ioas_out);
@@ -145,11 +145,13 @@ static void sc_accounting(struct fx *f, uint32_t *ioas_out)
 
 static void sc_ranges(struct fx *f, uint32_t *ioas_out)
 {
-	struct iommu_iova_range r[3] = {{16 * MiB, 32 * MiB - 1}, {64 * MiB, 80 * MiB - 1}};
-	struct iommu_ioas_allow_iovas al = {.size = sizeof(al), .num_iovas = 2,
-					    .allowed_iovas = (uintptr_t)r};
-	struct iommu_ioas_iova_ranges rg = {.size = sizeof(rg), .num_iovas = 3,
-					    .allowed_iovas = (uintptr_t)r};
+	struct iommu_iova_range r[3] = { { 16 * MiB, 32 * MiB - 1 }, { 64 * MiB, 80 * MiB - 1 } };
+	struct iommu_ioas_allow_iovas al = { .size = sizeof(al),
+					     .num_iovas = 2,
+					     .allowed_iovas = (uintptr_t)r };
+	struct iommu_ioas_iova_ranges rg = { .size = sizeof(rg),
+					     .num_iovas = 3,
+					     .allowed_iovas = (uintptr_t)r };
 	uint32_t a;
 	uint64_t buf, iova = 0;
 
@@ -193,8 +195,9 @@ static void sweep(scenario_fn fn, const char *name)
 			}
 		}
 		if (ioas)
-			cr_assert_eq(fx_check_ioas(&f, ioas), 0, "%s: invariants broken at nth=%llu",
-				     name, (unsigned long long)n);
+			cr_assert_eq(fx_check_ioas(&f, ioas), 0,
+				     "%s: invariants broken at nth=%llu", name,
+				     (unsigned long long)n);
 		rc = fx_fini(&f);
 		cr_assert_eq(rc, 0, "%s: leak (%d) at nth=%llu", name, rc, (unsigned long long)n);
 	}

@@ -31,7 +31,8 @@ Test(hwpt, flags)
 {
 	uint32_t id;
 
-	cr_assert_eq(st_hwpt_alloc(&f, idev, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &id), -EOPNOTSUPP);
+	cr_assert_eq(st_hwpt_alloc(&f, idev, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &id),
+		     -EOPNOTSUPP);
 	cr_assert_eq(st_hwpt_alloc(&f, idev, ioas, IOMMU_HWPT_FAULT_ID_VALID, &id), -EOPNOTSUPP);
 	cr_assert_eq(st_hwpt_alloc(&f, idev, ioas, 1u << 9, &id), -EOPNOTSUPP);
 	cr_assert_eq(st_hwpt_alloc(&f, idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, &id), 0);
@@ -42,7 +43,7 @@ Test(hwpt, flags)
 
 Test(hwpt, fields_and_targets)
 {
-	struct iommu_hwpt_alloc c = {.size = sizeof(c), .dev_id = idev, .pt_id = ioas};
+	struct iommu_hwpt_alloc c = { .size = sizeof(c), .dev_id = idev, .pt_id = ioas };
 
 	c.__reserved = 1;
 	cr_assert_eq(fx_ioctl(&f, IOMMU_HWPT_ALLOC, &c), -EOPNOTSUPP);
@@ -93,7 +94,7 @@ Test(hwpt, hw_info)
 {
 	struct iommu_test_hw_info info;
 	uint8_t big[64];
-	struct iommu_hw_info c = {.size = sizeof(c), .dev_id = idev};
+	struct iommu_hw_info c = { .size = sizeof(c), .dev_id = idev };
 	uint32_t pasid_idev;
 	int rc;
 
@@ -140,7 +141,9 @@ Test(hwpt, hw_info)
 	c.dev_id = ioas;
 	cr_assert_eq(fx_ioctl(&f, IOMMU_GET_HW_INFO, &c), -ENOENT);
 
-	cr_assert_eq(st_mock_domain_flags(&f, ioas, MOCK_FLAGS_DEVICE_PASID, NULL, NULL, &pasid_idev), 0);
+	cr_assert_eq(
+		st_mock_domain_flags(&f, ioas, MOCK_FLAGS_DEVICE_PASID, NULL, NULL, &pasid_idev),
+		0);
 	c.dev_id = pasid_idev;
 	cr_assert_eq(fx_ioctl(&f, IOMMU_GET_HW_INFO, &c), 0);
 	cr_assert_eq(c.out_max_pasid_log2, MOCK_PASID_WIDTH);

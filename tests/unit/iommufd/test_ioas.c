@@ -69,8 +69,9 @@ Test(ioas, unmap_all)
 Test(ioas, map_errors)
 {
 	uint64_t iova = 0x100000;
-	struct iommu_ioas_map m = {.size = sizeof(m), .ioas_id = ioas, .user_va = buf,
-				   .length = PG, .flags = MAP_RW};
+	struct iommu_ioas_map m = {
+		.size = sizeof(m), .ioas_id = ioas, .user_va = buf, .length = PG, .flags = MAP_RW
+	};
 
 	cr_assert_eq(fx_map(&f, ioas, buf, PG, &iova, 0), -EINVAL, "neither R nor W");
 	cr_assert_eq(fx_map(&f, ioas, buf, 0, &iova, MAP_RW), -EINVAL, "zero length");
@@ -122,10 +123,12 @@ Test(ioas, auto_iova_rules)
 
 Test(ioas, auto_iova_reserved_allowed)
 {
-	struct iommu_iova_range ranges[2] = {{.start = 16 * MiB, .last = 32 * MiB - 1},
-					     {.start = 64 * MiB, .last = 65 * MiB - 1}};
-	struct iommu_ioas_allow_iovas a = {.size = sizeof(a), .ioas_id = ioas, .num_iovas = 2,
-					   .allowed_iovas = (uintptr_t)ranges};
+	struct iommu_iova_range ranges[2] = { { .start = 16 * MiB, .last = 32 * MiB - 1 },
+					      { .start = 64 * MiB, .last = 65 * MiB - 1 } };
+	struct iommu_ioas_allow_iovas a = { .size = sizeof(a),
+					    .ioas_id = ioas,
+					    .num_iovas = 2,
+					    .allowed_iovas = (uintptr_t)ranges };
 	uint64_t iova;
 
 	cr_assert_eq(fx_reserve(&f, ioas, 0, 16 * MiB + 64 * KiB - 1), 0);
@@ -158,8 +161,8 @@ Test(ioas, auto_iova_reserved_allowed)
 	cr_assert_eq(iova, 64 * MiB, "only the second range has room");
 	/* a fixed map outside the allowed ranges is still fine: allowed only steers allocation */
 	cr_assert_eq(fx_map_fixed(&f, ioas, buf, 64 * KiB, 128 * MiB), 0);
-	cr_assert_eq(fx_reserve(&f, ioas, 64 * MiB + PG, 64 * MiB + PG),
-		     -EADDRINUSE, "reserve inside an allowed range");
+	cr_assert_eq(fx_reserve(&f, ioas, 64 * MiB + PG, 64 * MiB + PG), -EADDRINUSE,
+		     "reserve inside an allowed range");
 
 	/* ALLOW_IOVAS argument checks */
 	ranges[1].start = ranges[1].last;
@@ -176,8 +179,9 @@ Test(ioas, auto_iova_reserved_allowed)
 Test(ioas, iova_ranges)
 {
 	struct iommu_iova_range r[4];
-	struct iommu_ioas_iova_ranges c = {.size = sizeof(c), .ioas_id = ioas, .num_iovas = 4,
-					   .allowed_iovas = (uintptr_t)r};
+	struct iommu_ioas_iova_ranges c = {
+		.size = sizeof(c), .ioas_id = ioas, .num_iovas = 4, .allowed_iovas = (uintptr_t)r
+	};
 
 	cr_assert_eq(fx_ioctl(&f, IOMMU_IOAS_IOVA_RANGES, &c), 0);
 	cr_assert_eq(c.num_iovas, 1);
@@ -210,8 +214,9 @@ Test(ioas, iova_ranges)
 Test(ioas, domain_aperture_and_alignment)
 {
 	struct iommu_iova_range r[4];
-	struct iommu_ioas_iova_ranges c = {.size = sizeof(c), .ioas_id = ioas, .num_iovas = 4,
-					   .allowed_iovas = (uintptr_t)r};
+	struct iommu_ioas_iova_ranges c = {
+		.size = sizeof(c), .ioas_id = ioas, .num_iovas = 4, .allowed_iovas = (uintptr_t)r
+	};
 	uint64_t iova = 0;
 
 	/* an area outside the mock aperture (16 MiB .. 2 GiB-1) blocks the attach */
@@ -226,8 +231,7 @@ Test(ioas, domain_aperture_and_alignment)
 	cr_assert_eq(c.out_iova_alignment, 2048);
 
 	cr_assert_eq(fx_map_fixed(&f, ioas, buf, 64 * KiB, 1 * MiB), -EINVAL, "reserved");
-	cr_assert_eq(fx_map_fixed(&f, ioas, buf, 64 * KiB, 16 * MiB + 1024), -EINVAL,
-		     "misaligned");
+	cr_assert_eq(fx_map_fixed(&f, ioas, buf, 64 * KiB, 16 * MiB + 1024), -EINVAL, "misaligned");
 	cr_assert_eq(fx_map_fixed(&f, ioas, buf, 1024, 16 * MiB), -EINVAL, "length misaligned");
 	cr_assert_eq(fx_map(&f, ioas, buf, 64 * KiB, &iova, MAP_RW), 0);
 	cr_assert_geq(iova, 16 * MiB);
@@ -344,8 +348,9 @@ Test(ioas, huge_pages_option)
 {
 	uint64_t val = 0, iova = 0, iova2 = 0;
 	struct iommu_iova_range r[2];
-	struct iommu_ioas_iova_ranges c = {.size = sizeof(c), .ioas_id = ioas, .num_iovas = 2,
-					   .allowed_iovas = (uintptr_t)r};
+	struct iommu_ioas_iova_ranges c = {
+		.size = sizeof(c), .ioas_id = ioas, .num_iovas = 2, .allowed_iovas = (uintptr_t)r
+	};
 
 	cr_assert_eq(fx_option(&f, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_GET, ioas, &val), 0);
 	cr_assert_eq(val, 1, "default on");
@@ -393,7 +398,7 @@ Test(ioas, huge_pages_option)
 Test(ioas, map_file)
 {
 	struct mach_file *file;
-	struct iommu_ioas_map_file c = {.size = sizeof(c), .flags = MAP_RW, .ioas_id = ioas};
+	struct iommu_ioas_map_file c = { .size = sizeof(c), .flags = MAP_RW, .ioas_id = ioas };
 	int fd;
 
 	cr_assert_eq(mach_file_create(f.m, 1 * MiB, &file), 0);

@@ -92,7 +92,7 @@ Test(main, size_rules)
 
 Test(main, unknown_commands)
 {
-	uint32_t buf[16] = {sizeof(buf)};
+	uint32_t buf[16] = { sizeof(buf) };
 
 	cr_assert_eq(fx_ioctl(&f, IOMMUFD_IO(';', 0x7f), buf), -ENOTTY);
 	cr_assert_eq(fx_ioctl(&f, IOMMUFD_IO(';', 0xff), buf), -ENOTTY);
@@ -105,8 +105,8 @@ Test(main, unknown_commands)
 Test(main, bad_pointers)
 {
 	uint32_t id;
-	struct iommu_ioas_allow_iovas a = {.size = sizeof(a)};
-	struct iommu_ioas_iova_ranges r = {.size = sizeof(r)};
+	struct iommu_ioas_allow_iovas a = { .size = sizeof(a) };
+	struct iommu_ioas_iova_ranges r = { .size = sizeof(r) };
 
 	cr_assert_eq(fx_ioctl(&f, IOMMU_IOAS_ALLOC, NULL), -EFAULT);
 	cr_assert_eq(fx_ioas_alloc(&f, &id), 0);
@@ -124,7 +124,7 @@ static void noop_unmap(void *data, uint64_t iova, uint64_t length)
 {
 }
 
-static const struct iommufd_access_ops noop_ops = {.unmap = noop_unmap};
+static const struct iommufd_access_ops noop_ops = { .unmap = noop_unmap };
 
 Test(main, destroy_busy)
 {
@@ -185,7 +185,7 @@ Test(main, rlimit_mode_option)
 
 Test(main, vfio_ioas)
 {
-	struct iommu_vfio_ioas v = {.size = sizeof(v), .op = IOMMU_VFIO_IOAS_GET};
+	struct iommu_vfio_ioas v = { .size = sizeof(v), .op = IOMMU_VFIO_IOAS_GET };
 	uint32_t id;
 
 	cr_assert_eq(fx_ioctl(&f, IOMMU_VFIO_IOAS, &v), -ENODEV);

@@ -62,7 +62,7 @@ Test(pages, user_mode_is_per_user)
 {
 	struct mach_proc *p2;
 	struct iommufd_ctx *ictx2;
-	struct iommu_ioas_alloc a = {.size = sizeof(a)};
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
 	uint64_t iova = 0;
 
 	mach_proc_set_rlimit_memlock(f.p, 1 * MiB);
@@ -155,7 +155,7 @@ Test(pages, contiguous_runs_map_large)
 
 Test(pages, two_domains_identical)
 {
-	uint64_t iova[3] = {0, 0, 0};
+	uint64_t iova[3] = { 0, 0, 0 };
 
 	cr_assert_eq(fx_add_domain(&f, ioas, 0), 1);
 	cr_assert_eq(fx_map(&f, ioas, buf, 1 * MiB, &iova[0], MAP_RW), 0);
@@ -166,7 +166,8 @@ Test(pages, two_domains_identical)
 	for (int d = 0; d < 2; d++) {
 		cr_assert(fx_dom_maps(&f, d, iova[0] + 100 * PG, buf + 100 * PG));
 		cr_assert(fx_dom_maps(&f, d, iova[1], buf + 3 * MiB + 0x800));
-		cr_assert(fx_dom_maps(&f, d, iova[1] + 12 * KiB - 1, buf + 3 * MiB + 0x800 + 12 * KiB - 1));
+		cr_assert(fx_dom_maps(&f, d, iova[1] + 12 * KiB - 1,
+				      buf + 3 * MiB + 0x800 + 12 * KiB - 1));
 		cr_assert(fx_dom_maps(&f, d, iova[2], buf + 0x800));
 	}
 	cr_assert_eq(fx_check_ioas(&f, ioas), 0);

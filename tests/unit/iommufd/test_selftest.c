@@ -81,7 +81,7 @@ struct acc {
 
 static int create_access(struct fx *fx, uint32_t ioas, uint32_t flags, uint32_t *fd)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_CREATE_ACCESS, .id = ioas};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_CREATE_ACCESS, .id = ioas };
 	int rc;
 
 	c.create_access.flags = flags;
@@ -94,7 +94,7 @@ static int create_access(struct fx *fx, uint32_t ioas, uint32_t flags, uint32_t 
 static int access_pages(struct fx *fx, uint32_t fd, uint64_t iova, uint64_t len, uint64_t uptr,
 			uint32_t flags, uint32_t *item)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_ACCESS_PAGES, .id = fd};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_ACCESS_PAGES, .id = fd };
 	int rc;
 
 	c.access_pages.iova = iova;
@@ -110,7 +110,7 @@ static int access_pages(struct fx *fx, uint32_t fd, uint64_t iova, uint64_t len,
 static int access_rw(struct fx *fx, uint32_t fd, uint64_t iova, void *buf, uint64_t len,
 		     uint32_t flags)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_ACCESS_RW, .id = fd};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_ACCESS_RW, .id = fd };
 
 	c.access_rw.iova = iova;
 	c.access_rw.length = len;
@@ -121,7 +121,7 @@ static int access_rw(struct fx *fx, uint32_t fd, uint64_t iova, void *buf, uint6
 
 static int destroy_item(struct fx *fx, uint32_t fd, uint32_t item)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES, .id = fd};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES, .id = fd };
 
 	c.destroy_access_pages.access_pages_id = item;
 	return st_cmd(fx, &c);
@@ -138,15 +138,19 @@ Test(selftest, access_pages_rw_and_unmap_callback)
 	cr_assert_eq(fx_ioas_alloc(&f, &ioas), 0);
 	cr_assert_eq(fx_map(&f, ioas, va, 64 * KiB, &iova, MAP_RW), 0);
 	cr_assert_eq(create_access(&f, ioas, 1u << 3, &fd), -EOPNOTSUPP);
-	cr_assert_eq(create_access(&f, 555, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES, &fd), -ENOENT);
+	cr_assert_eq(create_access(&f, 555, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES, &fd),
+		     -ENOENT);
 	cr_assert_eq(create_access(&f, ioas, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES, &fd), 0);
 	cr_assert_eq(create_access(&f, ioas, 0, &fd2), 0);
 
-	cr_assert_eq(access_pages(&f, fd2, iova, 4096, 0, 0, NULL), -EOPNOTSUPP, "not a pinning access");
+	cr_assert_eq(access_pages(&f, fd2, iova, 4096, 0, 0, NULL), -EOPNOTSUPP,
+		     "not a pinning access");
 	cr_assert_eq(access_pages(&f, fd, iova, 8192, va, 1u << 4, NULL), -EOPNOTSUPP);
 	cr_assert_eq(access_pages(&f, ioas, iova, 8192, va, 0, NULL), -EBADFD);
 	cr_assert_eq(access_pages(&f, fd, iova + 4096, 8192, va, 0, NULL), -EBADE, "wrong pages");
-	cr_assert_eq(access_pages(&f, fd, iova + 4096, 8192, va + 4096, MOCK_FLAGS_ACCESS_WRITE, &item), 0);
+	cr_assert_eq(
+		access_pages(&f, fd, iova + 4096, 8192, va + 4096, MOCK_FLAGS_ACCESS_WRITE, &item),
+		0);
 	/* As the kernel: a pin must start on a page boundary of the area. */
 	cr_assert_eq(access_pages(&f, fd, iova + 100, 5000, va + 100, 0, &item2), -EINVAL);
 	rc = access_pages(&f, fd, iova + 4 * 4096, 5000, va + 4 * 4096, 0, &item2);
@@ -187,7 +191,7 @@ Test(selftest, access_replace_ioas)
 {
 	uint64_t va = fx_mmap(&f, 16 * KiB, RW, 0), vb = fx_mmap(&f, 16 * KiB, RW, 0);
 	uint32_t a, b, fd, item;
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS };
 
 	cr_assert_eq(fx_ioas_alloc(&f, &a), 0);
 	cr_assert_eq(fx_ioas_alloc(&f, &b), 0);
@@ -209,7 +213,7 @@ Test(selftest, access_replace_ioas)
 
 Test(selftest, memory_limit_and_unsupported_ops)
 {
-	struct iommu_test_cmd c = {.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT};
+	struct iommu_test_cmd c = { .op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT };
 
 	c.memory_limit.limit = 11;
 	cr_assert_eq(st_cmd(&f, &c), -EINVAL);
@@ -274,7 +278,7 @@ static void acc_verify(struct fx *fx, void *p, int rc)
 
 Test(selftest, fail_nth_access)
 {
-	struct acc_arg a = {0};
+	struct acc_arg a = { 0 };
 	unsigned n = st_sweep(acc_setup, acc_run, acc_verify, &a);
 
 	cr_assert_gt(n, 2, "(%u)", n);

@@ -58,7 +58,7 @@ static void check_all(const unsigned long *bm, const bool *ref, size_t nbits, ui
 
 static void random_ops(uint64_t seed, size_t nbits)
 {
-	struct trng t = {seed};
+	struct trng t = { seed };
 	unsigned long *bm = bitmap_alloc(NULL, nbits);
 	bool *ref = calloc(nbits + 1, sizeof(bool));
 
@@ -155,7 +155,7 @@ static void random_ops(uint64_t seed, size_t nbits)
 
 Test(bitmap, random_sizes)
 {
-	static const size_t sizes[] = {1, 5, 63, 64, 65, 127, 128, 129, 200, 1000};
+	static const size_t sizes[] = { 1, 5, 63, 64, 65, 127, 128, 129, 200, 1000 };
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		random_ops(1000 + i, sizes[i]);

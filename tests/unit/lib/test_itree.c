@@ -47,7 +47,7 @@ static void pick_range(struct trng *r, uint64_t *start, uint64_t *last)
 static void check_query(struct itree_root *root, struct item *pool, uint64_t s, uint64_t l,
 			uint64_t seed, int op)
 {
-	bool seen[POOL] = {0};
+	bool seen[POOL] = { 0 };
 	struct itree_node *n;
 	uint64_t prev_start = 0;
 	int got = 0, want = 0;
@@ -86,7 +86,7 @@ static void check_query(struct itree_root *root, struct item *pool, uint64_t s, 
 
 static void random_ops(uint64_t seed)
 {
-	struct trng r = {seed};
+	struct trng r = { seed };
 	struct itree_root root = ITREE_ROOT_INIT;
 	struct item *pool = calloc(POOL, sizeof(*pool));
 	int count = 0;
@@ -137,7 +137,7 @@ static void random_ops(uint64_t seed)
 
 Test(itree, random_ops_seeds)
 {
-	static const uint64_t seeds[] = {1, 2, 3, 42, 0xdeadbeef, 12345678901ULL};
+	static const uint64_t seeds[] = { 1, 2, 3, 42, 0xdeadbeef, 12345678901ULL };
 
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		random_ops(seeds[i]);
@@ -171,8 +171,8 @@ Test(itree, equal_starts_keep_insertion_order)
 Test(itree, top_of_address_space)
 {
 	struct itree_root root = ITREE_ROOT_INIT;
-	struct itree_node all = {.start = 0, .last = UINT64_MAX};
-	struct itree_node top = {.start = UINT64_MAX, .last = UINT64_MAX};
+	struct itree_node all = { .start = 0, .last = UINT64_MAX };
+	struct itree_node top = { .start = UINT64_MAX, .last = UINT64_MAX };
 	struct itree_node *it;
 	int c = 0;
 
@@ -253,7 +253,7 @@ static void check_spans(struct itree_root *root, uint64_t cover, uint64_t base, 
 
 static void random_spans(uint64_t seed, uint64_t base)
 {
-	struct trng r = {seed};
+	struct trng r = { seed };
 	struct itree_node nodes[8];
 
 	for (int round = 0; round < 400; round++) {
@@ -296,9 +296,9 @@ Test(itree, span_random_top)
 Test(itree, span_edges)
 {
 	struct itree_root root = ITREE_ROOT_INIT;
-	struct itree_node a = {.start = 0, .last = 9}, b = {.start = 10, .last = 19};
-	struct itree_node c = {.start = UINT64_MAX - 1, .last = UINT64_MAX};
-	struct itree_node all = {.start = 0, .last = UINT64_MAX};
+	struct itree_node a = { .start = 0, .last = 9 }, b = { .start = 10, .last = 19 };
+	struct itree_node c = { .start = UINT64_MAX - 1, .last = UINT64_MAX };
+	struct itree_node all = { .start = 0, .last = UINT64_MAX };
 	struct itree_span s;
 	int n = 0;
 

@@ -120,7 +120,7 @@ static void compare_all(const struct sparse_array *sa, const struct ref *r, uint
 
 static void random_ops(uint64_t seed, int ops)
 {
-	struct trng t = {seed};
+	struct trng t = { seed };
 	struct sparse_array sa;
 	struct ref *r = calloc(1, sizeof(*r));
 	uint64_t vals[300];
@@ -205,7 +205,7 @@ static void random_ops(uint64_t seed, int ops)
 
 Test(sparse, random_ops_seeds)
 {
-	static const uint64_t seeds[] = {1, 5, 77, 0xfeedface, 987654321ULL};
+	static const uint64_t seeds[] = { 1, 5, 77, 0xfeedface, 987654321ULL };
 
 	for (size_t k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++)
 		random_ops(seeds[k], 2000);
@@ -269,7 +269,7 @@ static struct fault_ctx *make_fc(void)
 /* Pre-populate a few entries, including ones that force a tall tree. */
 static void prefill(struct sparse_array *sa, struct ref *r, int variant)
 {
-	static const uint64_t idx[] = {3, 64, 4095, 70000, UINT64_C(1) << 40, UINT64_MAX - 5};
+	static const uint64_t idx[] = { 3, 64, 4095, 70000, UINT64_C(1) << 40, UINT64_MAX - 5 };
 	int n = variant % 3 == 0 ? 0 : variant % 3 == 1 ? 3 : 6;
 
 	for (int k = 0; k < n; k++) {

@@ -47,7 +47,7 @@ Test(util, minmax_overflow_once)
 	cr_assert(!check_add_overflow(UINT64_MAX - 1, (uint64_t)1, &s) && s == UINT64_MAX);
 	WRITE_ONCE(s, 42);
 	cr_assert_eq(READ_ONCE(s), 42);
-	cr_assert_eq(ARRAY_SIZE((int[7]){0}), 7);
+	cr_assert_eq(ARRAY_SIZE((int[7]){ 0 }), 7);
 }
 
 struct elem {
@@ -69,7 +69,7 @@ Test(list, add_del_iterate)
 		else
 			list_add(&e[k].link, &head); /* 4 2 0 at the front */
 	}
-	static const int order[] = {4, 2, 0, 1, 3, 5};
+	static const int order[] = { 4, 2, 0, 1, 3, 5 };
 
 	list_for_each_entry(pos, &head, link) cr_assert_eq(pos->v, order[i++]);
 	cr_assert_eq(i, 6);

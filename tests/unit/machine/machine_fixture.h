@@ -22,7 +22,7 @@ static struct mach_proc *p;
 
 static void setup(void)
 {
-	struct mach_config cfg = {.mem_size = 64 * MiB};
+	struct mach_config cfg = { .mem_size = 64 * MiB };
 
 	cr_assert_eq(mach_create(&cfg, &m), 0);
 	cr_assert_eq(mach_user_get(m, 1000, &u), 0);

@@ -19,7 +19,7 @@
 
 static struct mach *new_mach(uint64_t size, enum mach_backing b)
 {
-	struct mach_config cfg = {.mem_size = size, .backing = b, .seed = 1};
+	struct mach_config cfg = { .mem_size = size, .backing = b, .seed = 1 };
 	struct mach *m = NULL;
 
 	cr_assert_eq(mach_create(&cfg, &m), 0);
@@ -37,7 +37,7 @@ static uint64_t free_frames(struct mach *m)
 Test(mem, create_defaults_and_bad_config)
 {
 	struct mach *m = NULL;
-	struct mach_config bad = {.mem_size = 4096 + 1};
+	struct mach_config bad = { .mem_size = 4096 + 1 };
 
 	cr_assert_eq(mach_create(NULL, &m), 0);
 	cr_assert_eq(mach_ram_size(m), GiB);
@@ -73,7 +73,7 @@ Test(mem, each_order_aligned_zeroed_and_freed)
 {
 	struct mach *m = new_mach(4 * GiB, MACH_BACKING_OWNED);
 	uint64_t start = free_frames(m);
-	static const unsigned orders[] = {MACH_ORDER_4K, MACH_ORDER_2M, MACH_ORDER_1G};
+	static const unsigned orders[] = { MACH_ORDER_4K, MACH_ORDER_2M, MACH_ORDER_1G };
 
 	for (unsigned i = 0; i < 3; i++) {
 		unsigned o = orders[i];
@@ -112,7 +112,7 @@ Test(mem, each_order_aligned_zeroed_and_freed)
 		cr_assert_eq(mach_phys_read(m, tail << 12, &b, 1), 0);
 		cr_assert_eq(b, 0, "freed memory must read as zeros");
 	}
-	cr_assert_eq(mach_frame_alloc(m, 3, &(uint64_t){0}), -EINVAL);
+	cr_assert_eq(mach_frame_alloc(m, 3, &(uint64_t){ 0 }), -EINVAL);
 	mach_destroy(m);
 }
 
@@ -240,7 +240,7 @@ Test(mem, trace_and_fault_point)
 {
 	struct mach *m = new_mach(16 * MiB, MACH_BACKING_OWNED);
 	uint64_t pfn;
-	long n[2] = {0, 0};
+	long n[2] = { 0, 0 };
 
 	cr_assert_geq(trace_enable_pattern(mach_trace(m), "mach:*"), 6);
 	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &pfn), 0);
@@ -393,7 +393,7 @@ Test(mem, proc_destroy_frees_scattered_frames_zeroed)
 	uint64_t blk[127];
 	for (int i = 0; i < 127; i++)
 		cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &blk[i]), 0, "i=%d", i);
-	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &(uint64_t){0}), -ENOMEM);
+	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &(uint64_t){ 0 }), -ENOMEM);
 	for (int i = 0; i < 127; i++)
 		mach_frame_put(m, blk[i]);
 	free(idx);
@@ -443,12 +443,13 @@ Test(mem, partial_section_blocks_in_order)
 
 	for (int i = 0; i < 767; i++) {
 		cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &b[i]), 0, "i=%d", i);
-		cr_assert_eq(b[i], i < 511 ? (uint64_t)(i + 1) << 9
-					   : (1ULL << 18) + ((uint64_t)(i - 511) << 9),
+		cr_assert_eq(b[i],
+			     i < 511 ? (uint64_t)(i + 1) << 9
+				     : (1ULL << 18) + ((uint64_t)(i - 511) << 9),
 			     "i=%d pfn 0x%llx", i, (unsigned long long)b[i]);
 	}
-	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &(uint64_t){0}), -ENOMEM);
-	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_1G, &(uint64_t){0}), -ENOMEM);
+	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_2M, &(uint64_t){ 0 }), -ENOMEM);
+	cr_assert_eq(mach_frame_alloc(m, MACH_ORDER_1G, &(uint64_t){ 0 }), -ENOMEM);
 	/* Given back, all of them can be taken again. */
 	for (int i = 0; i < 767; i++)
 		mach_frame_put(m, b[i]);

@@ -26,7 +26,7 @@ struct env {
 
 static void env_init(struct env *e, uint64_t size, enum mach_backing b)
 {
-	struct mach_config cfg = {.mem_size = size, .backing = b, .seed = 1};
+	struct mach_config cfg = { .mem_size = size, .backing = b, .seed = 1 };
 
 	cr_assert_eq(mach_create(&cfg, &e->m), 0);
 	cr_assert_eq(mach_user_get(e->m, 1000, &e->u), 0);
@@ -104,13 +104,12 @@ Test(pin, errors)
 	env_init(&e, 64 * MiB, MACH_BACKING_OWNED);
 	cr_assert_eq(mach_mmap(e.p, 0, 4 * PG, MACH_PROT_READ | MACH_PROT_WRITE, 0, NULL, 0, &va),
 		     0);
-	cr_assert_eq(mach_mmap(e.p, va + 4 * PG, 4 * PG, MACH_PROT_READ, MACH_MAP_FIXED, NULL, 0,
-			       &ro),
-		     0);
+	cr_assert_eq(
+		mach_mmap(e.p, va + 4 * PG, 4 * PG, MACH_PROT_READ, MACH_MAP_FIXED, NULL, 0, &ro),
+		0);
 	cr_assert_eq(ro, va + 4 * PG);
-	cr_assert_eq(mach_mmap(e.p, va + 8 * PG, PG, MACH_PROT_NONE, MACH_MAP_FIXED, NULL, 0,
-			       &none),
-		     0);
+	cr_assert_eq(
+		mach_mmap(e.p, va + 8 * PG, PG, MACH_PROT_NONE, MACH_MAP_FIXED, NULL, 0, &none), 0);
 	uint64_t free0 = stats(e.m).free_frames;
 
 	cr_assert_eq(mach_pin_user_pages(e.p, va + 1, 1, 0, pfns), -EINVAL);
@@ -128,7 +127,7 @@ Test(pin, errors)
 	/* The rw and ro pages stay faulted in (mapped), nothing else leaked. */
 	cr_assert_eq(stats(e.m).free_frames, free0 - 8);
 
-	uint8_t buf[16] = {0};
+	uint8_t buf[16] = { 0 };
 	cr_assert_eq(mach_copy_to_user(e.p, ro, buf, 1), -EPERM);
 	cr_assert_eq(mach_copy_from_user(e.p, buf, none, 1), -EFAULT);
 	cr_assert_eq(mach_copy_from_user(e.p, buf, va + 12 * PG, 1), -EFAULT);
@@ -164,7 +163,8 @@ Test(pin, outlives_munmap_and_proc)
 	struct mach_proc *p2;
 	cr_assert_eq(mach_proc_create(e.m, e.u, &p2), 0);
 	cr_assert_neq(mach_proc_pid(p2), mach_proc_pid(e.p));
-	cr_assert_eq(mach_mmap(p2, 0, 4 * PG, MACH_PROT_READ | MACH_PROT_WRITE, 0, NULL, 0, &va), 0);
+	cr_assert_eq(mach_mmap(p2, 0, 4 * PG, MACH_PROT_READ | MACH_PROT_WRITE, 0, NULL, 0, &va),
+		     0);
 	cr_assert_eq(mach_pin_user_pages(p2, va, 4, MACH_PIN_WRITE, pfns), 4);
 	mach_proc_destroy(p2);
 	cr_assert_eq(finfo(e.m, pfns[0]).pincount, 1);
@@ -341,7 +341,8 @@ static void *stress_thread(void *arg)
 		uint64_t n = 1 + (s >> 8) % 64;
 		uint64_t first = (s >> 16) % (a->npages - n + 1);
 
-		if (mach_pin_user_pages(a->p, a->va + first * PG, n, MACH_PIN_WRITE, pfns) != (long)n)
+		if (mach_pin_user_pages(a->p, a->va + first * PG, n, MACH_PIN_WRITE, pfns) !=
+		    (long)n)
 			a->errors++;
 		else
 			mach_unpin_pages(m, pfns, n);
@@ -371,11 +372,13 @@ Test(pin, stress_4_threads)
 
 	env_init(&e, 64 * MiB, MACH_BACKING_OWNED);
 	uint64_t free0 = stats(e.m).free_frames;
-	cr_assert_eq(mach_mmap(e.p, 0, npages * PG, MACH_PROT_READ | MACH_PROT_WRITE, 0, NULL, 0,
-			       &va),
-		     0);
+	cr_assert_eq(
+		mach_mmap(e.p, 0, npages * PG, MACH_PROT_READ | MACH_PROT_WRITE, 0, NULL, 0, &va),
+		0);
 	for (int i = 0; i < 4; i++) {
-		a[i] = (struct stress_arg){.p = e.p, .va = va, .npages = npages, .seed = 1234u + i};
+		a[i] = (struct stress_arg){
+			.p = e.p, .va = va, .npages = npages, .seed = 1234u + i
+		};
 		cr_assert_eq(pthread_create(&t[i], NULL, stress_thread, &a[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -466,7 +469,8 @@ static void sweep(unsigned flags, uint64_t points)
 		cr_assert_eq(stats(e.m).free_frames, free0, "n=%llu", (unsigned long long)n);
 		cr_assert_eq(mach_user_locked_vm(e.u), 0, "n=%llu", (unsigned long long)n);
 		if (!fired) {
-			cr_assert_eq(ret, 0, "n=%llu: failed without an injection", (unsigned long long)n);
+			cr_assert_eq(ret, 0, "n=%llu: failed without an injection",
+				     (unsigned long long)n);
 			break;
 		}
 		cr_assert_eq(ret, -ENOMEM, "n=%llu", (unsigned long long)n);

@@ -113,7 +113,7 @@ Test(proc, concurrent_charges_respect_limit)
 	struct charge_arg a[4];
 
 	for (int i = 0; i < 4; i++) {
-		a[i] = (struct charge_arg){.u = u};
+		a[i] = (struct charge_arg){ .u = u };
 		pthread_create(&t[i], NULL, charger, &a[i]);
 	}
 	long ok = 0;

@@ -111,7 +111,7 @@ TestSuite(replay_cli, .init = setup, .fini = teardown, .timeout = 300);
 
 Test(replay_cli, help_and_usage_exit_codes)
 {
-	static const char *const cmds[] = {"replay", "info", "merge", "shrink", "demo"};
+	static const char *const cmds[] = { "replay", "info", "merge", "shrink", "demo" };
 
 	for (unsigned i = 0; i < 5; i++) {
 		char *o;
@@ -166,8 +166,8 @@ Test(replay_cli, malformed_input_names_file_line_field)
 
 Test(replay_cli, info_lists_the_vtd_keys)
 {
-	static const char *const keys[] = {"vtd.iotlb",	   "vtd.levels", "vtd.pwc", "vtd.cm",
-					   "vtd.cost.mem", "inval",	 "fq.size", "pgsize"};
+	static const char *const keys[] = { "vtd.iotlb",    "vtd.levels", "vtd.pwc", "vtd.cm",
+					    "vtd.cost.mem", "inval",	  "fq.size", "pgsize" };
 	char *o;
 
 	cr_assert_eq(sh(BIN " info"), 0);

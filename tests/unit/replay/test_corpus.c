@@ -47,7 +47,8 @@ static unsigned run_dir(const char *sub)
 				struct rt_trace u;
 
 				rt_trace_init(&u, NULL);
-				cr_assert_eq(rt_bin_read(m.p, m.len, NULL, &u, &err), 0, "%s: %s", path, err_text(&err));
+				cr_assert_eq(rt_bin_read(m.p, m.len, NULL, &u, &err), 0, "%s: %s",
+					     path, err_text(&err));
 				rt_trace_free(&u);
 				free(m.p);
 			}

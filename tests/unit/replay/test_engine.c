@@ -33,7 +33,7 @@ static void load(const char *rel, struct rt_trace *t)
 
 	snprintf(path, sizeof(path), "%s/%s", SRC, rel);
 	rt_trace_init(t, NULL);
-	rc = rt_read_file(path, RT_FMT_AUTO, &(struct rt_read_opts){.name = rel}, t, NULL, &err);
+	rc = rt_read_file(path, RT_FMT_AUTO, &(struct rt_read_opts){ .name = rel }, t, NULL, &err);
 	cr_assert_eq(rc, 0, "reading %s: %s (line %llu)", rel, err.msg,
 		     (unsigned long long)err.line);
 }
@@ -52,8 +52,8 @@ static void run(const struct rt_trace *t, const char *settings, struct replay_re
 
 static char *json_of(const struct rt_trace *t, const char *settings)
 {
-	struct replay_row_info info = {.trace_name = "t", .jobs = 1};
-	struct replay_buf b = {0};
+	struct replay_row_info info = { .trace_name = "t", .jobs = 1 };
+	struct replay_buf b = { 0 };
 	struct replay_result r;
 
 	run(t, settings, &r);
@@ -75,9 +75,9 @@ static uint64_t reason_count(const struct replay_result *r, uint32_t reason)
 Test(replay_engine, json_is_deterministic)
 {
 	static const char *const cases[][2] = {
-		{"traces/nvme-4k.trace", "inval=strict"},
-		{"traces/mix.trace", "inval=lazy"},
-		{"traces/gpu-bulk.trace", "vtd.iotlb=4x2:random seed=7"},
+		{ "traces/nvme-4k.trace", "inval=strict" },
+		{ "traces/mix.trace", "inval=lazy" },
+		{ "traces/gpu-bulk.trace", "vtd.iotlb=4x2:random seed=7" },
 	};
 
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -172,8 +172,8 @@ Test(replay_engine, golden_stale_strict_vs_lazy)
 
 Test(replay_engine, bundled_traces_strict_have_no_stale_window)
 {
-	static const char *const traces[] = {"traces/nvme-4k.trace", "traces/nic-perpacket.trace",
-					     "traces/mix.trace", "traces/gpu-bulk.trace"};
+	static const char *const traces[] = { "traces/nvme-4k.trace", "traces/nic-perpacket.trace",
+					      "traces/mix.trace", "traces/gpu-bulk.trace" };
 
 	for (unsigned i = 0; i < sizeof(traces) / sizeof(traces[0]); i++) {
 		struct replay_result r;

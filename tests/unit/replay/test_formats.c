@@ -37,9 +37,11 @@ static const char sample[] =
 	"lx_unmap iova=0x1000 size=4096 unmapped=4096 flags=no_end\n"
 	"lx_io_page_fault dev=0000:03:00.0 driver=\"\" iova=0xdead000 flags=0x1\n"
 	"lx_add_group group=-1 dev=0000:03:00.0\n"
-	"lx_dma_map_sg dev=0000:03:00.0 dir=FROM_DEVICE n=1 nents=1 ents=1 attrs=SKIP_CPU_SYNC|TRUNCATED\n"
+	"lx_dma_map_sg dev=0000:03:00.0 dir=FROM_DEVICE n=1 nents=1 ents=1 "
+	"attrs=SKIP_CPU_SYNC|TRUNCATED\n"
 	"lx_sg dma=0x1000 phys=0x2000 len=4096 flags=dma,phys,len\n"
-	"lx_dma_alloc dev=x dir=BIDIRECTIONAL dma=0x1 size=1 virt=0xffff gfp=GFP_KERNEL|__GFP_ZERO\n";
+	"lx_dma_alloc dev=x dir=BIDIRECTIONAL dma=0x1 size=1 virt=0xffff "
+	"gfp=GFP_KERNEL|__GFP_ZERO\n";
 
 static void read_text(const char *s, size_t len, struct rt_trace *t)
 {
@@ -69,7 +71,8 @@ Test(formats, text_binary_text_identical_after_canonicalisation)
 	cr_assert_eq(rt_bin_read(bin.p, bin.len, NULL, &c, &err), 0, "%s", err_text(&err));
 	text2 = write_mem(&c, 0);
 	cr_assert_eq(text2.len, canon.len);
-	cr_assert(!memcmp(text2.p, canon.p, canon.len), "text differs:\n%s\n---\n%s", canon.p, text2.p);
+	cr_assert(!memcmp(text2.p, canon.p, canon.len), "text differs:\n%s\n---\n%s", canon.p,
+		  text2.p);
 
 	/* binary -> text -> binary: identical */
 	rt_trace_free(&b);
@@ -148,13 +151,15 @@ Test(formats, malformed_text_names_file_line_field)
 		  "bad.trace:2: field 'dir': given twice" },
 		{ "iommusim-trace v1\nfrob x=1\n", "bad.trace:2: unknown event kind 'frob'" },
 		{ "dma dev=nic0\n", "bad.trace:1: expected the header line 'iommusim-trace v1'" },
-		{ "iommusim-trace v2\n", "bad.trace:1: unsupported version 'v2' (this build reads v1)" },
+		{ "iommusim-trace v2\n",
+		  "bad.trace:1: unsupported version 'v2' (this build reads v1)" },
 		{ "", "bad.trace: empty input: no 'iommusim-trace v1' header" },
 		{ "iommusim-trace v1\ndma dev=nic0 dir=sideways iova=0 len=1\n",
 		  "bad.trace:2: field 'dir': unknown direction 'sideways'" },
 		{ "iommusim-trace v1\nattach dev=x pt=1 pasid=4294967295\n",
 		  "bad.trace:2: field 'pasid': PASID out of range: '4294967295'" },
-		{ "iommusim-trace v1\niommu name=\"abc vendor=x\n", "bad.trace:2: field 'name': unterminated string" },
+		{ "iommusim-trace v1\niommu name=\"abc vendor=x\n",
+		  "bad.trace:2: field 'name': unterminated string" },
 		{ "iommusim-trace v1\nmap ioas=1 iova=0x1 pid=1 va=0 len=99999999999999999999\n",
 		  "bad.trace:2: field 'len': number out of range: '99999999999999999999'" },
 		{ "iommusim-trace v1\ndevice name=d iommu=i bdf=00:20.0\n",
@@ -163,7 +168,8 @@ Test(formats, malformed_text_names_file_line_field)
 		  "bad.trace:2: field 'prot': bad protection 'rq' (use r, w, x or none)" },
 		{ "iommusim-trace v1\nmap ioas=1 iova=0 pid=1 va=0 len=1 flags=read,exec\n",
 		  "bad.trace:2: field 'flags': unknown flag 'exec'" },
-		{ "iommusim-trace v1\nflush bogus\n", "bad.trace:2: expected key=value, got 'bogus'" },
+		{ "iommusim-trace v1\nflush bogus\n",
+		  "bad.trace:2: expected key=value, got 'bogus'" },
 	};
 	struct rt_read_opts o = { .name = "bad.trace" };
 
@@ -172,7 +178,8 @@ Test(formats, malformed_text_names_file_line_field)
 		struct rt_error err;
 
 		rt_trace_init(&t, NULL);
-		cr_assert_eq(rt_text_read(cases[i].body, strlen(cases[i].body), &o, &t, &err), -22, "case %zu", i);
+		cr_assert_eq(rt_text_read(cases[i].body, strlen(cases[i].body), &o, &t, &err), -22,
+			     "case %zu", i);
 		cr_assert_str_eq(err_text(&err), cases[i].msg, "case %zu", i);
 		cr_assert_eq(t.n, 0, "case %zu: a bad line left an event", i);
 		rt_trace_free(&t);
@@ -221,7 +228,8 @@ Test(formats, malformed_binary)
 	/* a bad version */
 	m.p[12] = 9;
 	cr_assert_eq(rt_bin_read(m.p, m.len, &o, &u, &err), -22);
-	cr_assert_str_eq(err_text(&err), "b.rtb: field 'version': unsupported version 9 (this build reads 1)");
+	cr_assert_str_eq(err_text(&err),
+			 "b.rtb: field 'version': unsupported version 9 (this build reads 1)");
 	m.p[12] = 1;
 	/* a big-endian header reads the same */
 	{
@@ -257,7 +265,8 @@ Test(formats, detect)
 {
 	cr_assert_eq(rt_format_detect("IOMMUTRC\x04\x03", 10), RT_FMT_BINARY);
 	cr_assert_eq(rt_format_detect("# x\n\niommusim-trace v1\n", 22), RT_FMT_TEXT);
-	cr_assert_eq(rt_format_detect("# tracer: nop\n  bash-1 [000] 1.0: map: x\n", 40), RT_FMT_LINUX);
+	cr_assert_eq(rt_format_detect("# tracer: nop\n  bash-1 [000] 1.0: map: x\n", 40),
+		     RT_FMT_LINUX);
 	cr_assert_eq(rt_format_from_name("x.rtb"), RT_FMT_BINARY);
 	cr_assert_eq(rt_format_from_name("x.trace"), RT_FMT_TEXT);
 }

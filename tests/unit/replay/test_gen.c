@@ -134,13 +134,16 @@ Test(gen, redaction_stable_and_structure_preserving)
 		for (size_t j = 0; j < a.n; j++) {
 			const struct rt_event *m = &a.ev[j];
 
-			if (m->kind == RT_EV_MMAP && m->u.mmap.pid == e->u.map.pid && e->u.map.va >= m->u.mmap.va &&
+			if (m->kind == RT_EV_MMAP && m->u.mmap.pid == e->u.map.pid &&
+			    e->u.map.va >= m->u.mmap.va &&
 			    e->u.map.va + e->u.map.len <= m->u.mmap.va + m->u.mmap.len)
 				inside = true;
 		}
-		cr_assert(inside, "event %zu: va 0x%llx left its region", i, (unsigned long long)e->u.map.va);
+		cr_assert(inside, "event %zu: va 0x%llx left its region", i,
+			  (unsigned long long)e->u.map.va);
 	}
-	cr_assert_neq(find_kind(&a, RT_EV_MMAP, 0)->u.mmap.va, find_kind(&b, RT_EV_MMAP, 0)->u.mmap.va + 0 * 1 + 1);
+	cr_assert_neq(find_kind(&a, RT_EV_MMAP, 0)->u.mmap.va,
+		      find_kind(&b, RT_EV_MMAP, 0)->u.mmap.va + 0 * 1 + 1);
 	free(ma.p), free(mb.p), free(mc.p);
 	rt_trace_free(&a), rt_trace_free(&b), rt_trace_free(&c);
 
@@ -150,8 +153,9 @@ Test(gen, redaction_stable_and_structure_preserving)
 	cr_assert_eq(rt_linux_read(buf, len, NULL, &lx, NULL, &err), 0);
 	cr_assert_eq(rt_redact(&lx, 99), 0);
 	{
-		const struct rt_event *m0 = find_kind(&lx, RT_EV_LX_MAP, 0);      /* paddr 0x12a3b4000 */
-		const struct rt_event *d0 = find_kind(&lx, RT_EV_LX_DMA_MAP_PAGE, 0); /* phys 0x12a3b4040 */
+		const struct rt_event *m0 = find_kind(&lx, RT_EV_LX_MAP, 0); /* paddr 0x12a3b4000 */
+		const struct rt_event *d0 =
+			find_kind(&lx, RT_EV_LX_DMA_MAP_PAGE, 0); /* phys 0x12a3b4040 */
 
 		cr_assert_neq(m0->u.lx_map.paddr, 0x12a3b4000ull);
 		cr_assert_eq(d0->u.lx_dma.phys, m0->u.lx_map.paddr + 0x40);

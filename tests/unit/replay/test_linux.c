@@ -87,9 +87,11 @@ struct bad_case {
 Test(linux_import, malformed_lines)
 {
 	static const struct bad_case cases[] = {
-		{ " a-1 [000] 1.5: dma_map_page: 0000:03:00.0 dir=SIDEWAYS dma_addr=1 size=1 phys_addr=1 attrs=\n",
+		{ " a-1 [000] 1.5: dma_map_page: 0000:03:00.0 dir=SIDEWAYS dma_addr=1 size=1 "
+		  "phys_addr=1 attrs=\n",
 		  "x.txt:1: field 'dir': unknown direction 'SIDEWAYS'" },
-		{ " a-1 [000] 1.5: dma_map_page: 0000:03:00.0 dir=TO_DEVICE dma_addr=1 size=1 attrs=\n",
+		{ " a-1 [000] 1.5: dma_map_page: 0000:03:00.0 dir=TO_DEVICE dma_addr=1 size=1 "
+		  "attrs=\n",
 		  "x.txt:1: field 'phys_addr': missing" },
 		{ " a-1 [000] 1.5: map: IOMMU: iova=0x1000 - 0x3000 paddr=0x0 size=4096\n",
 		  "x.txt:1: field 'iova': end 0x3000 is not iova + size" },
@@ -97,9 +99,11 @@ Test(linux_import, malformed_lines)
 		  "x.txt:1: payload does not start with 'IOMMU:'" },
 		{ " a-1 [000] 1.5: dma_unmap_page: dev dir=NONE dma_addr=xyz size=1 attrs=\n",
 		  "x.txt:1: field 'dma_addr': not a hex number: 'xyz'" },
-		{ " a-1 [000] 1.5: dma_map_sg: dev dir=NONE dma_addrs={0x1,0x2} sizes={0x1} phys_addrs={} attrs=\n",
+		{ " a-1 [000] 1.5: dma_map_sg: dev dir=NONE dma_addrs={0x1,0x2} sizes={0x1} "
+		  "phys_addrs={} attrs=\n",
 		  "x.txt:1: field 'sizes': 1 sizes for 2 dma_addrs" },
-		{ " a-1 [000] 1.5: dma_sync_sg_for_cpu: dev dir=NONE dma_addrs={0x1,} sizes={0x1}\n",
+		{ " a-1 [000] 1.5: dma_sync_sg_for_cpu: dev dir=NONE dma_addrs={0x1,} "
+		  "sizes={0x1}\n",
 		  "x.txt:1: field 'dma_addrs': trailing ',' in array" },
 	};
 	struct rt_read_opts o = { .name = "x.txt" };
@@ -110,8 +114,8 @@ Test(linux_import, malformed_lines)
 		struct rt_trace t;
 
 		rt_trace_init(&t, NULL);
-		cr_assert_eq(rt_linux_read(cases[i].line, strlen(cases[i].line), &o, &t, &st, &err), -22,
-			     "case %zu", i);
+		cr_assert_eq(rt_linux_read(cases[i].line, strlen(cases[i].line), &o, &t, &st, &err),
+			     -22, "case %zu", i);
 		cr_assert_str_eq(err_text(&err), cases[i].msg, "case %zu", i);
 		cr_assert_eq(t.n, 0, "case %zu", i);
 		rt_trace_free(&t);
@@ -120,12 +124,15 @@ Test(linux_import, malformed_lines)
 
 Test(linux_import, skip_bad_and_unrelated)
 {
-	static const char in[] = "  a-1 [000] 1.000001: dma_map_page: d dir=TO_DEVICE dma_addr=1 size=1 phys_addr=2 attrs=\n"
-				 "  a-1 [000] 1.000002: dma_map_page: d dir=TO_DEVICE size=1 phys_addr=2 attrs=\n"
-				 "  a-1 [000] 1.000003: map: not the iommu one\n"
-				 "  a-1 [000] 1.000004: something else entirely\n"
-				 "garbage\n"
-				 "  a-1 [000] 1.000005: dma_unmap_page: d dir=TO_DEVICE dma_addr=1 size=1 attrs=NO_WARN|FUTURE\n";
+	static const char in[] =
+		"  a-1 [000] 1.000001: dma_map_page: d dir=TO_DEVICE dma_addr=1 size=1 phys_addr=2 "
+		"attrs=\n"
+		"  a-1 [000] 1.000002: dma_map_page: d dir=TO_DEVICE size=1 phys_addr=2 attrs=\n"
+		"  a-1 [000] 1.000003: map: not the iommu one\n"
+		"  a-1 [000] 1.000004: something else entirely\n"
+		"garbage\n"
+		"  a-1 [000] 1.000005: dma_unmap_page: d dir=TO_DEVICE dma_addr=1 size=1 "
+		"attrs=NO_WARN|FUTURE\n";
 	struct rt_read_opts o = { .name = "y.txt", .skip_bad = true };
 	struct rt_linux_stats st;
 	struct rt_error err;

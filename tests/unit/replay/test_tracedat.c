@@ -170,11 +170,23 @@ static void put(struct obuf *b, const void *p, size_t n)
 	cr_assert_eq(fwrite(p, 1, n, b->f), n);
 }
 
-static void put_u16(struct obuf *b, uint16_t v) { put(b, &v, 2); }
-static void put_u32(struct obuf *b, uint32_t v) { put(b, &v, 4); }
-static void put_u64(struct obuf *b, uint64_t v) { put(b, &v, 8); }
+static void put_u16(struct obuf *b, uint16_t v)
+{
+	put(b, &v, 2);
+}
+static void put_u32(struct obuf *b, uint32_t v)
+{
+	put(b, &v, 4);
+}
+static void put_u64(struct obuf *b, uint64_t v)
+{
+	put(b, &v, 8);
+}
 
-static void put_str(struct obuf *b, const char *s) { put(b, s, strlen(s) + 1); }
+static void put_str(struct obuf *b, const char *s)
+{
+	put(b, s, strlen(s) + 1);
+}
 
 static void put_sized8(struct obuf *b, const char *s)
 {
@@ -182,27 +194,25 @@ static void put_sized8(struct obuf *b, const char *s)
 	put(b, s, strlen(s));
 }
 
-static const char header_page[] =
-	"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
-	"\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
-	"\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
-	"\tfield: char data;\toffset:16;\tsize:4080;\tsigned:1;\n";
+static const char header_page[] = "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
+				  "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
+				  "\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
+				  "\tfield: char data;\toffset:16;\tsize:4080;\tsigned:1;\n";
 
-static const char header_event[] =
-	"# compressed entry header\n"
-	"\ttype_len    :    5 bits\n"
-	"\ttime_delta  :   27 bits\n"
-	"\tarray       :   32 bits\n"
-	"\n"
-	"\tpadding     : type == 29\n"
-	"\ttime_extend : type == 30\n"
-	"\ttime_stamp : type == 31\n"
-	"\tdata max type_len  == 28\n";
+static const char header_event[] = "# compressed entry header\n"
+				   "\ttype_len    :    5 bits\n"
+				   "\ttime_delta  :   27 bits\n"
+				   "\tarray       :   32 bits\n"
+				   "\n"
+				   "\tpadding     : type == 29\n"
+				   "\ttime_extend : type == 30\n"
+				   "\ttime_stamp : type == 31\n"
+				   "\tdata max type_len  == 28\n";
 
-#define COMMON_FIELDS                                                                       \
-	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"                 \
-	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"                 \
-	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"         \
+#define COMMON_FIELDS                                                                  \
+	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"         \
+	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"         \
+	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n" \
 	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
 
 static const char fmt_map[] =
@@ -213,10 +223,9 @@ static const char fmt_map[] =
 	"print fmt: \"IOMMU: iova=0x%016llx - 0x%016llx paddr=0x%016llx size=%zu\", "
 	"REC->iova, REC->iova + REC->size, REC->paddr, REC->size\n";
 
-static const char fmt_other[] =
-	"name: other\nID: 701\nformat:\n" COMMON_FIELDS
-	"\tfield:u64 x;\toffset:8;\tsize:8;\tsigned:0;\n\n"
-	"print fmt: \"x=%llu\", REC->x\n";
+static const char fmt_other[] = "name: other\nID: 701\nformat:\n" COMMON_FIELDS
+				"\tfield:u64 x;\toffset:8;\tsize:8;\tsigned:0;\n\n"
+				"print fmt: \"x=%llu\", REC->x\n";
 
 /* One data record: type_len = payload words, time delta, payload. */
 static void put_rec(struct obuf *b, uint32_t delta, uint16_t id, const uint64_t *f, unsigned nf)
@@ -225,8 +234,8 @@ static void put_rec(struct obuf *b, uint32_t delta, uint16_t id, const uint64_t 
 
 	put_u32(b, words | delta << 5);
 	put_u16(b, id);
-	put_u16(b, 0);      /* flags, preempt count */
-	put_u32(b, 42);     /* pid */
+	put_u16(b, 0); /* flags, preempt count */
+	put_u32(b, 42); /* pid */
 	put(b, f, 8 * nf);
 }
 
@@ -240,27 +249,27 @@ static void make_tracedat(const char *path)
 	b.f = open_memstream(&b.p, &b.len);
 	cr_assert(b.f);
 	put(&b, "\x17\x08\x44tracing6", 11);
-	put(&b, "", 1);              /* version string NUL */
-	put(&b, "\0\x08", 2);        /* little endian, long size 8 */
-	put_u32(&b, 4096);           /* page size */
+	put(&b, "", 1); /* version string NUL */
+	put(&b, "\0\x08", 2); /* little endian, long size 8 */
+	put_u32(&b, 4096); /* page size */
 	put_str(&b, "header_page");
 	put_sized8(&b, header_page);
 	put_str(&b, "header_event");
 	put_sized8(&b, header_event);
-	put_u32(&b, 0);              /* ftrace event formats */
-	put_u32(&b, 2);              /* event systems */
+	put_u32(&b, 0); /* ftrace event formats */
+	put_u32(&b, 2); /* event systems */
 	put_str(&b, "iommu");
 	put_u32(&b, 1);
 	put_sized8(&b, fmt_map);
 	put_str(&b, "other");
 	put_u32(&b, 1);
 	put_sized8(&b, fmt_other);
-	put_u32(&b, 0);              /* kallsyms */
-	put_u32(&b, 0);              /* printk formats */
+	put_u32(&b, 0); /* kallsyms */
+	put_u32(&b, 0); /* printk formats */
 	put_sized8(&b, "42 dmatest\n"); /* saved cmdlines */
-	put_u32(&b, 1);              /* CPUs */
+	put_u32(&b, 1); /* CPUs */
 	put(&b, "options  ", 10);
-	put_u16(&b, 0);              /* no options */
+	put_u16(&b, 0); /* no options */
 	put(&b, "flyrecord", 10);
 	fflush(b.f);
 	data_off = (b.len + 16 + 4095) & ~(size_t)4095;
@@ -272,8 +281,8 @@ static void make_tracedat(const char *path)
 		fflush(b.f);
 	}
 	page_start = b.len;
-	put_u64(&b, 1000001000);     /* page time stamp: 1.000001 s */
-	put_u64(&b, 0);              /* commit, patched below */
+	put_u64(&b, 1000001000); /* page time stamp: 1.000001 s */
+	put_u64(&b, 0); /* commit, patched below */
 	put_rec(&b, 0, 700, m1, 3);
 	put_rec(&b, 500, 701, x, 1);
 	put_rec(&b, 1500, 700, m2, 3);

@@ -161,8 +161,10 @@ Test(trace, enable_patterns)
 
 Test(trace, bad_patterns_enable_nothing)
 {
-	static const char *const bad[] = {"", "nosuch:*", "iommu:map,bogus", "io*mu:map",
-					  "iommu:map,,iommu:unmap", ",", "iommu:ma"};
+	static const char *const bad[] = {
+		"",  "nosuch:*", "iommu:map,bogus", "io*mu:map", "iommu:map,,iommu:unmap",
+		",", "iommu:ma"
+	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert_eq(trace_enable_pattern(tc, bad[i]), -EINVAL, "pattern '%s'", bad[i]);
@@ -183,7 +185,7 @@ Test(trace, records_carry_seq_time_thread_and_fields)
 {
 	struct trace_ctx *ctc;
 	uint64_t now = 0;
-	struct recs r = {0};
+	struct recs r = { 0 };
 
 	cr_assert_eq(trace_ctx_create(fake_clock, &now, &ctc), 0);
 	trace_enable_all(ctc, true);
@@ -234,10 +236,10 @@ static void *take_turns(void *p)
 
 Test(trace, two_threads_merge_by_seq)
 {
-	struct turns t = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 700};
-	struct turn_arg a0 = {&t, 0}, a1 = {&t, 1};
+	struct turns t = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 700 };
+	struct turn_arg a0 = { &t, 0 }, a1 = { &t, 1 };
 	pthread_t th0, th1;
-	struct recs r = {0};
+	struct recs r = { 0 };
 
 	trace_enable(tc, TRACE_EV_iommu_map, true);
 	cr_assert_eq(pthread_create(&th0, NULL, take_turns, &a0), 0);
@@ -265,7 +267,7 @@ static void *emit_some(void *p)
 Test(trace, concurrent_threads_give_dense_sorted_seq)
 {
 	pthread_t th[4];
-	struct recs r = {0};
+	struct recs r = { 0 };
 
 	trace_enable(tc, TRACE_EV_iommu_map, true);
 	for (int i = 0; i < 4; i++)
@@ -294,7 +296,7 @@ Test(trace, kernel_iommu_map_text_is_ftrace_exact)
 		.timestamp = 1234567890123ull, /* ns: 1234.567890 s */
 		.event = TRACE_EV_iommu_map,
 		.thread = 0,
-		.fields = {0x100000, 0x101000, 0xabcd0000, 4096},
+		.fields = { 0x100000, 0x101000, 0xabcd0000, 4096 },
 	};
 	const char *want = "        iommusim-1000    [000] .....  1234.567890: map: IOMMU: "
 			   "iova=0x0000000000100000 - 0x0000000000101000 "
@@ -320,7 +322,7 @@ Test(trace, kernel_iommu_unmap_and_thread_columns)
 		.timestamp = 5000, /* 5 us */
 		.event = TRACE_EV_iommu_unmap,
 		.thread = 12,
-		.fields = {0x2000, 0x3000, 4096, 4096},
+		.fields = { 0x2000, 0x3000, 4096, 4096 },
 	};
 	char buf[512];
 
@@ -337,7 +339,7 @@ Test(trace, our_events_keep_subsystem_name)
 		.timestamp = 3000000000ull,
 		.event = TRACE_EV_fault_inject,
 		.thread = 1,
-		.fields = {0x4, TRACE_STR(point), 17},
+		.fields = { 0x4, TRACE_STR(point), 17 },
 	};
 	char buf[512];
 
@@ -354,21 +356,21 @@ Test(trace, mini_formatter)
 		unsigned n;
 		const char *want;
 	} cases[] = {
-		{"%llu %llx %llX", {0, 255, 255}, 3, "0 ff FF"},
-		{"%lld %lld", {(uint64_t)-5, 5}, 2, "-5 5"},
-		{"%lld", {0x8000000000000000ull}, 1, "-9223372036854775808"},
-		{"%llu", {UINT64_MAX}, 1, "18446744073709551615"},
-		{"[%5llu][%-5llu][%05llu]", {42, 42, 42}, 3, "[   42][42   ][00042]"},
-		{"[%016llx]", {0xdead}, 1, "[000000000000dead]"},
-		{"[%#llx][%#llx][%#06llx]", {0x1f, 0, 0x1f}, 3, "[0x1f][0][0x001f]"},
-		{"[%+lld][% lld][%05lld]", {3, 3, (uint64_t)-3}, 3, "[+3][ 3][-0003]"},
-		{"[%.3llu][%8.3llx]", {7, 0xa}, 2, "[007][     00a]"},
-		{"[%s][%6s][%-6s][%.2s]", {0}, 4, "[(null)][(null)][(null)][(n]"},
-		{"%zu %u %d %lx", {1, 2, 3, 4}, 4, "1 2 3 4"},
-		{"100%% %llo", {8}, 1, "100% 10"},
-		{"%llu %llu", {1}, 1, "1 <missing>"},
-		{"odd %y %llu", {9}, 1, "odd %y 9"},
-		{"tail %", {0}, 0, "tail %"},
+		{ "%llu %llx %llX", { 0, 255, 255 }, 3, "0 ff FF" },
+		{ "%lld %lld", { (uint64_t)-5, 5 }, 2, "-5 5" },
+		{ "%lld", { 0x8000000000000000ull }, 1, "-9223372036854775808" },
+		{ "%llu", { UINT64_MAX }, 1, "18446744073709551615" },
+		{ "[%5llu][%-5llu][%05llu]", { 42, 42, 42 }, 3, "[   42][42   ][00042]" },
+		{ "[%016llx]", { 0xdead }, 1, "[000000000000dead]" },
+		{ "[%#llx][%#llx][%#06llx]", { 0x1f, 0, 0x1f }, 3, "[0x1f][0][0x001f]" },
+		{ "[%+lld][% lld][%05lld]", { 3, 3, (uint64_t)-3 }, 3, "[+3][ 3][-0003]" },
+		{ "[%.3llu][%8.3llx]", { 7, 0xa }, 2, "[007][     00a]" },
+		{ "[%s][%6s][%-6s][%.2s]", { 0 }, 4, "[(null)][(null)][(null)][(n]" },
+		{ "%zu %u %d %lx", { 1, 2, 3, 4 }, 4, "1 2 3 4" },
+		{ "100%% %llo", { 8 }, 1, "100% 10" },
+		{ "%llu %llu", { 1 }, 1, "1 <missing>" },
+		{ "odd %y %llu", { 9 }, 1, "odd %y 9" },
+		{ "tail %", { 0 }, 0, "tail %" },
 	};
 	char buf[128];
 
@@ -379,7 +381,7 @@ Test(trace, mini_formatter)
 		cr_assert_eq(n, (int)strlen(cases[i].want), "format '%s'", cases[i].fmt);
 	}
 
-	uint64_t s[2] = {TRACE_STR("abc"), TRACE_STR("xy")};
+	uint64_t s[2] = { TRACE_STR("abc"), TRACE_STR("xy") };
 
 	trace_format_fields("[%5s|%-4s]", s, 2, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "[  abc|xy  ]");
@@ -393,7 +395,7 @@ Test(trace, dropped_records_are_counted)
 		TRACE(tc, iommu_map, i, 0, 0, 0);
 	cr_assert_eq(trace_dropped(tc), 5);
 
-	struct recs r = {0};
+	struct recs r = { 0 };
 
 	cr_assert_eq(trace_collect(tc, keep, &r), 10);
 	/* Dropped records take no sequence number: what is kept is dense. */
@@ -410,7 +412,7 @@ Test(trace, dropped_records_are_counted)
 
 Test(trace, collect_clears_even_when_stopped)
 {
-	struct recs r = {.stop_after = 3};
+	struct recs r = { .stop_after = 3 };
 
 	trace_enable(tc, TRACE_EV_iommu_map, true);
 	/* Enough to span several chunks. */

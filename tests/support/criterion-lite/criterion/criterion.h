@@ -64,34 +64,34 @@ static inline void crl_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-#define Test(suite_, name_, ...)                                                          \
-	static void crl_fn_##suite_##_##name_(void);                                      \
-	static struct crl_test crl_t_##suite_##_##name_;                                   \
-	__attribute__((constructor)) static void crl_reg_##suite_##_##name_(void)          \
-	{                                                                                 \
-		struct crl_opts o = { .exit_code = 0, __VA_ARGS__ };                                   \
-		crl_t_##suite_##_##name_ = (struct crl_test){ #suite_, #name_,           \
-							   crl_fn_##suite_##_##name_, \
-							   o.init, o.fini, NULL };     \
-		crl_register(&crl_t_##suite_##_##name_);                                  \
-	}                                                                                 \
+#define Test(suite_, name_, ...)                                                       \
+	static void crl_fn_##suite_##_##name_(void);                                   \
+	static struct crl_test crl_t_##suite_##_##name_;                               \
+	__attribute__((constructor)) static void crl_reg_##suite_##_##name_(void)      \
+	{                                                                              \
+		struct crl_opts o = { .exit_code = 0, __VA_ARGS__ };                   \
+		crl_t_##suite_##_##name_ =                                             \
+			(struct crl_test){ #suite_, #name_, crl_fn_##suite_##_##name_, \
+					   o.init,  o.fini, NULL };                    \
+		crl_register(&crl_t_##suite_##_##name_);                               \
+	}                                                                              \
 	static void crl_fn_##suite_##_##name_(void)
 
-#define crl_fail_(fatal, ...)                                                             \
-	do {                                                                              \
-		fprintf(stderr, "%s:%d: assertion failed: ", __FILE__, __LINE__);         \
-		crl_msg("" __VA_ARGS__);                                                  \
-		crl_failed_now = 1;                                                       \
-		if (fatal)                                                                \
-			longjmp(crl_jmp, 1);                                               \
+#define crl_fail_(fatal, ...)                                                     \
+	do {                                                                      \
+		fprintf(stderr, "%s:%d: assertion failed: ", __FILE__, __LINE__); \
+		crl_msg("" __VA_ARGS__);                                          \
+		crl_failed_now = 1;                                               \
+		if (fatal)                                                        \
+			longjmp(crl_jmp, 1);                                      \
 	} while (0)
 
-#define crl_check_(fatal, cond, text, ...)                                                \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, text);         \
-			crl_fail_(fatal, __VA_ARGS__);                                     \
-		}                                                                         \
+#define crl_check_(fatal, cond, text, ...)                                        \
+	do {                                                                      \
+		if (!(cond)) {                                                    \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, text); \
+			crl_fail_(fatal, __VA_ARGS__);                            \
+		}                                                                 \
 	} while (0)
 
 #define cr_assert(c, ...) crl_check_(1, (c), #c, __VA_ARGS__)

@@ -3,7 +3,7 @@
 # Idempotent and silent when everything is already present.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+pkgs=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
       libcriterion-dev liburcu-dev libjemalloc-dev libgoogle-perftools-dev
       gcovr gnuplot-nox libtracecmd-dev libtracefs-dev libtraceevent-dev)
 

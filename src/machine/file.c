@@ -204,15 +204,16 @@ int mach_file_access(struct mach_file *f, uint64_t pgoff, unsigned off, void *bu
 		goto out;
 	}
 	slot = mach_pt_slot(m, &f->pc, pgoff, 0, write, &err);
+	if (!slot && err) { /* the table node for a write could not be allocated */
+		ret = err;
+		goto out;
+	}
 	if (slot)
 		e = LOAD_ACQ(*slot);
 	if (!e && write) {
 		ret = file_fault(f, pgoff, slot, &e);
 		if (ret)
 			goto out;
-	} else if (!slot && err) {
-		ret = err;
-		goto out;
 	}
 	if (!e)
 		memset(buf, 0, len); /* a hole reads as zeros */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <iommusim/fault.h>
 #include <iommusim/machine.h>
 
 #include "machine_fixture.h"
@@ -146,4 +147,34 @@ Test(file, leaked_objects_freed_by_destroy)
 	cr_assert_eq(mach_proc_create(m, u, &q), 0);
 	cr_assert_eq(mach_mmap(q, 0, PG, RW, MACH_MAP_SHARED, f, 0, &va), 0);
 	cr_assert_eq(mach_pin_user_pages(q, va, 1, 0, &pfn), 1);
+}
+
+/*
+ * A write through a shared mapping whose page-cache table node cannot be
+ * allocated fails with -ENOMEM and changes nothing (it used to install the
+ * new page through a NULL slot).
+ */
+Test(file, write_fails_cleanly_when_table_node_alloc_fails)
+{
+	struct fault_ctx *fc = mach_fault(m);
+	struct mach_file *f;
+	uint64_t s, free0;
+	char out[3] = "";
+
+	cr_assert_eq(mach_file_create(m, PG, &f), 0);
+	cr_assert_eq(mach_mmap(p, 0, PG, RW, MACH_MAP_SHARED, f, 0, &s), 0);
+	free0 = free_frames();
+	cr_assert_eq(fault_set_filter(fc, FAULT_CLASS_ALLOC, "mach.pt_alloc"), 0);
+	fault_set_nth(fc, 1);
+	cr_assert_eq(mach_copy_to_user(p, s, "hi", 3), -ENOMEM);
+	cr_assert(fault_nth_fired(fc));
+	fault_disarm(fc);
+	cr_assert_eq(free_frames(), free0, "a frame was taken by the failed write");
+	cr_assert_eq(mach_copy_from_user(p, out, s, 3), 0);
+	cr_assert_eq(out[0], 0, "the failed write left data behind");
+	cr_assert_eq(mach_copy_to_user(p, s, "hi", 3), 0);
+	cr_assert_eq(mach_copy_from_user(p, out, s, 3), 0);
+	cr_assert_str_eq(out, "hi");
+	mach_file_put(f);
+	cr_assert_eq(mach_munmap(p, s, PG), 0);
 }

@@ -397,11 +397,15 @@ static bool fill_locked(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_W
 }
 
 /*
- * Published before the entry is: a lookup or invalidation that can see the entry sees its
- * page size in the mask. Sequentially consistent, as are the epoch bump and the epoch and
- * mask loads of fills and hwm_cache_inval_span(): of a fill publishing a new size and an
- * invalidation bumping the epoch, one sees the other's write (either the fill is dropped
- * or the invalidation visits the sets of that size). x86 emits the same instructions.
+ * Published before the entry is, under the set lock and before the epoch check: a lookup
+ * or invalidation that can see the entry sees its page size in the mask. Sequentially
+ * consistent, as are the epoch bump and the epoch and mask loads of fills and
+ * hwm_cache_inval_span(): of a fill publishing a new size and an invalidation bumping the
+ * epoch, one sees the other's write (either the fill is dropped or the invalidation visits
+ * the sets of that size). x86 emits the same instructions. hwm_cache_inval_all() clears
+ * the mask before it sweeps the sets, so an entry whose bit a concurrent clear removed
+ * (its fill saw the bit set just before) is in a set the sweep has yet to visit: no valid
+ * entry outlives the sweep with its size missing from the mask.
  */
 static inline void publish_shift(struct hwm_cache *c, const uint64_t t[TAG_WORDS])
 {
@@ -423,8 +427,8 @@ bool hwm_cache_fill_set_(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_
 	struct hwm_cset *s = &c->sets[si];
 	bool ev;
 
-	publish_shift(c, t);
 	set_lock(s);
+	publish_shift(c, t);
 	/* under the lock (hwm_cache.h, "Invalidation epochs") */
 	if (epoch && __atomic_load_n(epoch, __ATOMIC_SEQ_CST) != seen) {
 		s->dropped++;
@@ -525,9 +529,9 @@ size_t hwm_cache_inval(struct hwm_cache *c, hwm_cache_pred pred, void *arg)
 
 size_t hwm_cache_inval_all(struct hwm_cache *c)
 {
-	size_t n = hwm_cache_inval(c, NULL, NULL);
-	__atomic_store_n(&c->shift_mask, 0, __ATOMIC_RELAXED);
-	return n;
+	/* before the sweep, not after: see publish_shift() */
+	__atomic_store_n(&c->shift_mask, 0, __ATOMIC_SEQ_CST);
+	return hwm_cache_inval(c, NULL, NULL);
 }
 
 size_t hwm_cache_inval_span(struct hwm_cache *c, uint32_t fixed, const struct hwm_ctag *key,

@@ -599,9 +599,6 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 	bool ev = false;
 
 	assert(!(size & 7) && !((uintptr_t)payload & 7));
-	/* published before the entry is (see publish_shift() in hwm_cache.c) */
-	if (!(__atomic_load_n(&c->shift_mask, __ATOMIC_RELAXED) & bit))
-		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_SEQ_CST);
 	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
 #if defined(__x86_64__) || defined(__i386__)
@@ -609,6 +606,9 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 #else
 			;
 #endif
+	/* published under the lock, before the entry is (see publish_shift() in hwm_cache.c) */
+	if (!(__atomic_load_n(&c->shift_mask, __ATOMIC_RELAXED) & bit))
+		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_SEQ_CST);
 	/* under the lock: see "Invalidation epochs" above */
 	if (epoch && __builtin_expect(__atomic_load_n(epoch, __ATOMIC_SEQ_CST) != seen, 0)) {
 		s->dropped++;

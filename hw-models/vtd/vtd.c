@@ -664,7 +664,7 @@ int vtd_get_stats(struct hwm_iommu *iommu, struct vtd_stats *o)
 	o->fault_overflows = LD(v->fault_overflows);
 	o->page_requests = LD(v->prq);
 	o->page_request_overflows = LD(v->prq_ovf);
-	o->common.translations = o->iotlb.hits + o->iotlb.misses;
+	o->common.translations = LD(v->translations);
 	o->common.iotlb_hits = o->iotlb.hits;
 	o->common.iotlb_misses = o->iotlb.misses;
 	o->common.iotlb_fills = o->iotlb.fills;

@@ -341,7 +341,7 @@ struct vtd {
 
 	bool checker; /* atomic */
 	/* counters (see the locking note above) */
-	uint64_t walks, walk_mem; /* vtd_add_relaxed() */
+	uint64_t translations, walks, walk_mem; /* vtd_add_relaxed() */
 	uint64_t faults, faults_recorded, commands, injected;
 	uint64_t checks[VTD_CHK__COUNT];
 	uint64_t desc_by_type[16];

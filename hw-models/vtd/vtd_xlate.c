@@ -1495,6 +1495,7 @@ int vtd_translate(struct hwm_iommu *iommu, const struct hwm_req *req, struct hwm
 	uint32_t gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);
 	uint64_t rta = __atomic_load_n(&v->rta_active, __ATOMIC_ACQUIRE);
 
+	vtd_add_relaxed(&v->translations, 1);
 	if (__builtin_expect(gsts & GSTS_DELAY_PENDING, 0)) {
 		vtd_qi_delay_due(v); /* "vtd.inval_delay" armed: maybe due now */
 		gsts = __atomic_load_n(&v->gsts, __ATOMIC_ACQUIRE);

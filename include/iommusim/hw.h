@@ -229,7 +229,9 @@ static inline uint64_t hwm_xlate_page_base(const struct hwm_xlate *x)
 
 /* Counters any model keeps; vendors add their own in their header. */
 struct hwm_stats {
-	uint64_t translations;
+	uint64_t translations; /* requests translated (hwm_translate calls) */
+	/* IOTLB lookups: a request probes once per page size the IOTLB may hold, so with
+	 * several sizes present misses can outnumber requests */
 	uint64_t iotlb_hits, iotlb_misses, iotlb_fills, iotlb_evictions, iotlb_invalidations;
 	uint64_t walks, walk_mem_accesses;
 	uint64_t faults, faults_recorded;

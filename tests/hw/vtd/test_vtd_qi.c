@@ -4,7 +4,8 @@
  * served until the matching invalidation and its wait complete, then never
  * again; wait descriptors write status and interrupt; malformed descriptors
  * raise IQE and stop the queue; primary fault overflow; tiny caches evict;
- * caching mode caches not-present entries; the protocol checker fires on
+ * caching mode caches not-present entries; the translation counter counts
+ * requests, not IOTLB lookups; the protocol checker fires on
  * broken sequences and stays silent on clean ones; injection points; page
  * requests.
  */
@@ -489,5 +490,36 @@ Test(vtd_prq, page_requests_and_overflow)
 	vb_wreg(&b, R_PQH, 8, vb_reg(&b, R_PQT, 8)); /* consume all */
 	vb_wreg(&b, R_PRS, 4, 3);
 	cr_assert_eq(vtd_page_request(b.iommu, &r), 0);
+	vb_fini(&b);
+}
+
+/*
+ * hwm_stats.translations counts requests, not IOTLB lookups: with 4 KiB and
+ * 2 MiB entries present a request probes twice, and a first walk of an empty
+ * IOTLB probes not at all.
+ */
+Test(vtd_stats, translations_count_requests)
+{
+	struct vtd_config cfg = vb_config();
+	struct hwm_stats hs;
+	struct vb_dev d;
+	struct vb b;
+
+	cfg.checker = false;
+	vb_init(&b, &cfg, false);
+	vb_enable(&b);
+	vb_ctx_legacy(&b, RID, DID, 4, 0, &d);
+	vb_ss_map(&b, d.ss_root, 4, IOVA, PA1, 1, SS_R | SS_W);
+	vb_ss_map(&b, d.ss_root, 4, 0x40000000ull, 0x4000000ull, 2, SS_R | SS_W);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(vb_xlate(&b, RID, IOVA, HWM_ACC_READ).status, HWM_XLATE_OK);
+		cr_assert_eq(vb_xlate(&b, RID, 0x40000000ull + i * 0x1000, HWM_ACC_READ).status,
+			     HWM_XLATE_OK);
+	}
+	hwm_get_stats(b.iommu, &hs);
+	cr_expect_eq(hs.translations, 8, "%llu translations for 8 requests",
+		     (unsigned long long)hs.translations);
+	cr_expect_eq(hs.walks, 2);
+	cr_expect_gt(hs.iotlb_hits + hs.iotlb_misses, 8, "lookups outnumber requests here");
 	vb_fini(&b);
 }

@@ -5,8 +5,9 @@
  *
  * An access is an object of the context (type ACCESS) linked into its IOAS's
  * access list. The creator (the "driver") holds one users reference, so a
- * user's IOMMU_DESTROY of the id gets EBUSY; iommufd_access_destroy() drops
- * it and waits for lookups in flight.
+ * user's IOMMU_DESTROY of the id gets EBUSY; iommufd_access_destroy() waits
+ * for lookups in flight still holding it, then drops it under objects_lock
+ * in the same step as the removal, so the user never sees a window.
  *
  * Pins are tracked per iopt_pages (iopt_area_add_access), so pinning a range
  * another access or a domain already holds takes no new pin. When the user
@@ -86,10 +87,8 @@ err_abort:
 
 void iommufd_access_destroy(struct iommufd_access *access)
 {
-	struct iommufd_ctx *ictx = access->ictx;
-
-	iommufd_unref_object(&access->obj);
-	iommufd_object_destroy_user(ictx, &access->obj);
+	/* gives up the creator's reference under objects_lock, after the lookups drain */
+	iommufd_object_destroy_user(access->ictx, &access->obj);
 }
 
 int iommufd_access_replace_ioas(struct iommufd_access *access, uint32_t ioas_id)

@@ -74,7 +74,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx, struct iomm
 
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
-	iommufd_unref_object(&idev->obj);
+	/* gives up the binder's reference under objects_lock, after the lookups drain */
 	iommufd_object_destroy_user(idev->ictx, &idev->obj);
 }
 
@@ -192,19 +192,21 @@ void iommufd_hw_pagetable_detach_locked(struct iommufd_device *idev)
 
 /*
  * Drop a device's reference on @hwpt. An automatic domain nobody uses any
- * more is destroyed (if someone looks it up right now it stays until they
- * are done, like the kernel's put-and-try-destroy). No lock held.
+ * more is destroyed: the reference is given up inside
+ * iommufd_object_remove(), under objects_lock, so of two devices leaving at
+ * once exactly one destroys it and neither touches it afterwards. If
+ * someone holds it right now (a lookup in flight) it stays, with only the
+ * table's reference, until a user destroys it or the context closes, like
+ * the kernel's put-and-try-destroy. No lock held.
  */
 static void hwpt_put(struct iommufd_ctx *ictx, struct iommufd_hw_pagetable *hwpt)
 {
-	bool try_destroy;
-
 	if (!hwpt)
 		return;
-	try_destroy = hwpt_is_paging(hwpt) && to_hwpt_paging(hwpt)->auto_domain;
-	iommufd_unref_object(&hwpt->obj);
-	if (try_destroy)
+	if (hwpt_is_paging(hwpt) && to_hwpt_paging(hwpt)->auto_domain)
 		iommufd_object_remove(ictx, &hwpt->obj, hwpt->obj.id, 0);
+	else
+		iommufd_unref_object(&hwpt->obj);
 }
 
 /*

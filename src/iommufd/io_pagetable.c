@@ -12,8 +12,13 @@
  *   3. under iova_rwsem (write) again: publish area->pages.
  * Unmap mirrors it: mark the area busy (pages = NULL) under the iova lock,
  * unfill and unpin with only domains_rwsem (read) held, then remove the
- * area. domains_rwsem is held for read whenever an area has NULL pages, so
- * attach/detach (write) never sees a half-built area.
+ * area. The rule that keeps attach/detach (domains_rwsem for write) away
+ * from half-built areas: an area's domain mappings only change with
+ * domains_rwsem held for read, from the fill through publishing pages (map)
+ * and from marking the area busy through removing it (unmap). An area with
+ * NULL pages is also in the tree outside those sections (map's step 1, and
+ * a failed map removing it after its fill was undone), but then it holds
+ * nothing in any domain: attach/detach skip every area with NULL pages.
  */
 #include "iommufd/iommufd_private.h"
 
@@ -348,17 +353,13 @@ out_unlock_domains:
 	return rc;
 }
 
-static int map_single(struct iommufd_ctx *ictx, struct io_pagetable *iopt, struct iopt_pages *pages,
-		      uint64_t start_byte, uint64_t *iova, uint64_t length, int iommu_prot,
-		      unsigned int flags)
+static int map_single(struct io_pagetable *iopt, struct iopt_pages *pages, uint64_t start_byte,
+		      uint64_t *iova, uint64_t length, int iommu_prot, unsigned int flags)
 {
 	struct iopt_pages_list elm = { 0 };
 	LIST_HEAD(pages_list);
 	int rc;
 
-	if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
-	    pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
-		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
 	elm.pages = pages;
 	elm.start_byte = start_byte;
 	elm.length = length;
@@ -380,7 +381,7 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt, uin
 	pages = iopt_alloc_user_pages(ictx, uptr, length, iommu_prot & IOMMU_WRITE, &rc);
 	if (!pages)
 		return rc;
-	return map_single(ictx, iopt, pages, uptr - pages->uptr, iova, length, iommu_prot, flags);
+	return map_single(iopt, pages, uptr - pages->uptr, iova, length, iommu_prot, flags);
 }
 
 int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt, uint64_t *iova,
@@ -393,7 +394,7 @@ int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt, uin
 	pages = iopt_alloc_file_pages(ictx, file, start, length, iommu_prot & IOMMU_WRITE, &rc);
 	if (!pages)
 		return rc;
-	return map_single(ictx, iopt, pages, start - pages->start, iova, length, iommu_prot, flags);
+	return map_single(iopt, pages, start - pages->start, iova, length, iommu_prot, flags);
 }
 
 /* The pages behind [iova, iova + length) of @iopt, which must be mapped without a gap. */
@@ -458,7 +459,8 @@ int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start, uint64_t last,
 				 uint64_t *unmapped)
 {
-	uint64_t unmapped_bytes = 0;
+	uint64_t unmapped_bytes = 0, notified_start = 0;
+	bool notified = false;
 	struct iopt_area *area;
 	int rc = -ENOENT;
 
@@ -479,17 +481,28 @@ again:
 			rc = -ENOENT;
 			goto out_unlock;
 		}
-		if (READ_ONCE(area->num_accesses)) {
+		/* writers of num_accesses hold iova_rwsem too (for read) */
+		if (area->num_accesses) {
 			uint64_t len = iopt_area_length(area);
 
-			/* ask the accesses to let go, with no lock held, then retry */
+			/* the accesses were asked and still hold it: they will not let go */
+			if (notified && notified_start == area_first) {
+				rc = -EDEADLK;
+				goto out_unlock;
+			}
+			/*
+			 * Ask the accesses to let go, with no lock held, then look
+			 * again from this area's start: once the locks are dropped
+			 * another unmap may free the area, so it is not touched
+			 * until it is found again under the lock.
+			 */
 			start = area_first;
+			notified = true;
+			notified_start = area_first;
 			area->prevent_access = true;
 			pthread_rwlock_unlock(&iopt->iova_rwsem);
 			pthread_rwlock_unlock(&iopt->domains_rwsem);
 			iommufd_access_notify_unmap(iopt, area_first, len);
-			if (READ_ONCE(area->num_accesses))
-				return -EDEADLK;
 			goto again;
 		}
 		pages = area->pages;

@@ -30,11 +30,15 @@
  *
  * Locking, outermost first:
  *   domains_rwsem (write: attach/detach a domain, change alignment; read:
- *   anything that must see a stable domain set while an area has NULL pages:
- *   map and unmap) → iova_rwsem (the three trees and area->pages; held only
- *   for tree updates, never across pinning or a domain fill) → pages->mutex
- *   (domains_itree, access_itree, pinned_pfns, npinned, area->storage_domain
- *   and area->num_accesses) → access_lock (access_list; a leaf).
+ *   map from filling the domains through publishing area->pages, unmap from
+ *   marking an area busy through removing it, so a writer never sees an
+ *   area half filled; an area with NULL pages a writer does see holds
+ *   nothing in any domain and is skipped) → iova_rwsem (the three trees and
+ *   area->pages; held only for tree updates, never across pinning or a
+ *   domain fill) → pages->mutex (domains_itree, access_itree, pinned_pfns,
+ *   npinned, area->storage_domain and area->num_accesses; num_accesses
+ *   changes with iova_rwsem held for read as well, so unmap reads it under
+ *   the iova write lock alone) → access_lock (access_list; a leaf).
  *   Map pins and fills domains holding only domains_rwsem for read and the
  *   pages' own mutex, so maps and unmaps of disjoint ranges run in parallel.
  */

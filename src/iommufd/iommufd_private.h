@@ -35,9 +35,12 @@
  *                depends on it, or a short-term lookup). IOMMU_DESTROY needs
  *                users == 1, otherwise EBUSY.
  *     shortterm  lookups in flight (iommufd_get_object() until
- *                iommufd_put_object()). Destroy paths that must not fail
- *                (iommufd_object_destroy_user(), closing the context) wait
- *                for it to drain instead of failing.
+ *                iommufd_put_object()). An owner's destroy, which must not
+ *                fail (iommufd_object_destroy_user()), waits for it to
+ *                drain while still holding the owner's users reference (a
+ *                racing IOMMU_DESTROY answers EBUSY), then puts that
+ *                reference and removes the object in one step under
+ *                objects_lock.
  *   Lookups take objects_lock, so a lookup racing a destroy either sees the
  *   object with a reference taken, or does not see it: the "RCU or
  *   equivalent" is this lock. The lock is held only for the table access;
@@ -171,15 +174,21 @@ static inline void iommufd_unref_object(struct iommufd_object *obj)
 
 /*
  * Remove @id (or @to_destroy) from the table and destroy it. Fails with
- * -ENOENT (absent) or -EBUSY (users > 1). With IOMMUFD_REMOVE_WAIT the
- * caller's own short-term reference on @to_destroy is given up and the call
- * waits for every other short-term holder first (used by kernel-internal
- * destroys such as iommufd_access_destroy()).
+ * -ENOENT (absent) or -EBUSY (users > 1). With @to_destroy the caller holds
+ * a users reference on it (iommufd_ref_object()); it is given up here,
+ * under objects_lock, whatever the outcome, so a failed call leaves the
+ * object to its other holders (the kernel's put-and-try-destroy). With
+ * IOMMUFD_REMOVE_WAIT_SHORTTERM (only with @to_destroy) the call first
+ * waits for every short-term holder while that reference still makes a
+ * user's IOMMU_DESTROY answer EBUSY.
  */
-#define IOMMUFD_REMOVE_WAIT (1u << 0)
+#define IOMMUFD_REMOVE_WAIT_SHORTTERM (1u << 0)
 int iommufd_object_remove(struct iommufd_ctx *ictx, struct iommufd_object *to_destroy, uint32_t id,
 			  unsigned int flags);
-/* Destroy an object the kernel side owns (e.g. an access); waits, never fails. */
+/*
+ * Destroy an object the kernel side owns (e.g. an access), giving up the
+ * owner's users reference; waits for short-term holders, never fails.
+ */
 void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 
 /* ----------------------------------------------------------- ucmd */

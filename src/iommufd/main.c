@@ -177,31 +177,35 @@ int iommufd_object_remove(struct iommufd_ctx *ictx, struct iommufd_object *to_de
 			  unsigned int flags)
 {
 	struct iommufd_object *obj;
+	int rc;
 
 	pthread_mutex_lock(&ictx->objects_lock);
 	if (to_destroy) {
 		obj = to_destroy;
-		id = obj->id;
-		if (flags & IOMMUFD_REMOVE_WAIT) {
-			/* give up the caller's short-term reference, then wait for the others */
-			__atomic_sub_fetch(&obj->users, 1, __ATOMIC_RELAXED);
-			__atomic_sub_fetch(&obj->shortterm, 1, __ATOMIC_RELAXED);
+		/*
+		 * The caller's users reference keeps a user's IOMMU_DESTROY at
+		 * EBUSY (and the object alive) while we wait for the lookups in
+		 * flight. Once they are gone nobody can start another one (that
+		 * takes this lock), so putting the reference and checking users
+		 * below are one step.
+		 */
+		if (flags & IOMMUFD_REMOVE_WAIT_SHORTTERM)
 			wait_shortterm_locked(ictx, obj);
+		__atomic_sub_fetch(&obj->users, 1, __ATOMIC_RELEASE);
+		if (id != obj->id || ictx->objects[id] != obj) {
+			rc = -ENOENT; /* a bug in the caller */
+			goto out_unlock;
 		}
 	} else {
 		obj = (id && id < ictx->objects_cap) ? ictx->objects[id] : NULL;
 		if (!obj || obj == RESERVED_OBJ) {
-			pthread_mutex_unlock(&ictx->objects_lock);
-			return -ENOENT;
+			rc = -ENOENT;
+			goto out_unlock;
 		}
 	}
-	if (ictx->objects[id] != obj) {
-		pthread_mutex_unlock(&ictx->objects_lock);
-		return -ENOENT;
-	}
 	if (__atomic_load_n(&obj->users, __ATOMIC_ACQUIRE) != 1) {
-		pthread_mutex_unlock(&ictx->objects_lock);
-		return -EBUSY;
+		rc = -EBUSY;
+		goto out_unlock;
 	}
 	obj->users = 0;
 	ictx->objects[id] = NULL;
@@ -214,19 +218,21 @@ int iommufd_object_remove(struct iommufd_ctx *ictx, struct iommufd_object *to_de
 
 	obj_destroy_and_free(obj);
 	return 0;
+
+out_unlock:
+	pthread_mutex_unlock(&ictx->objects_lock);
+	return rc;
 }
 
 void iommufd_object_destroy_user(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
 	/*
-	 * The caller owns the object (it was created for an in-kernel user), so
-	 * only short-term lookups can be in flight: wait for them, then destroy.
-	 * Anything else holding it is a bug in the simulator.
+	 * The caller owns the object (it was created for an in-kernel user)
+	 * and gives its reference up here, so only short-term lookups can be
+	 * in flight: wait for them, then destroy. Anything else still holding
+	 * it is a bug in the simulator.
 	 */
-	pthread_mutex_lock(&ictx->objects_lock);
-	wait_shortterm_locked(ictx, obj);
-	pthread_mutex_unlock(&ictx->objects_lock);
-	if (iommufd_object_remove(ictx, obj, obj->id, 0))
+	if (iommufd_object_remove(ictx, obj, obj->id, IOMMUFD_REMOVE_WAIT_SHORTTERM))
 		__builtin_trap();
 }
 

@@ -637,8 +637,9 @@ static struct iopt_pages *pages_alloc(struct iommufd_ctx *ictx, uint64_t start_b
 	pages->tc = ictx->tc;
 	pages->temp_limit = &ictx->temp_memory_limit;
 	pages->writable = writable;
-	pages->account_mode = mach_proc_cap_ipc_lock(ictx->proc) ? IOPT_PAGES_ACCOUNT_NONE
-								 : IOPT_PAGES_ACCOUNT_USER;
+	/* fixed for the pages' life: RLIMIT_MODE only changes while the context is empty */
+	pages->account_mode =
+		mach_proc_cap_ipc_lock(ictx->proc) ? IOPT_PAGES_ACCOUNT_NONE : ictx->account_mode;
 	pages->npages = (length + start_byte + IOPT_PAGE_SIZE - 1) / IOPT_PAGE_SIZE;
 	sparse_init(&pages->pinned_pfns, ictx->fc);
 	itree_init(&pages->access_itree);

@@ -13,8 +13,12 @@
  * Where type1 and iommufd differ, this file takes type1's side on the
  * argument checks (page-aligned vaddr/iova/size, READ or WRITE required,
  * dma_entry_limit when configured) and iommufd's side on the mapping
- * model (areas are never split, so a type1 v1 partial unmap fails with
- * ENOENT). docs/preload.md lists each difference.
+ * model, as the kernel's compat layer does: a type1 (v1) container (large
+ * pages disabled) may unmap part of a mapping, vfio_unmap_dma() first
+ * cutting the areas at the range's ends with iopt_cut_iova(); a type1v2
+ * unmap must cover whole areas (ENOENT otherwise), and a cut the
+ * io_pagetable refuses (an area an access has pinned, one being mapped or
+ * unmapped) fails the unmap. docs/preload.md lists each difference.
  *
  * The dma_entry_limit check counts the IOAS's areas before mapping; two
  * maps racing on the last free slot may both pass. Type1 holds one mutex
@@ -97,7 +101,7 @@ static int vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 	/*
 	 * Type1 (v1) may unmap part of a mapping. iommufd emulates it by
 	 * keeping every IOPTE at PAGE_SIZE so that any page boundary can be
-	 * cut; we do the same (the cut itself is not available, see the top).
+	 * cut; we do the same, and vfio_unmap_dma() cuts with iopt_cut_iova().
 	 */
 	if (type == VFIO_TYPE1_IOMMU)
 		rc = iopt_disable_large_pages(&ioas->iopt);

@@ -21,7 +21,14 @@
  *   vtd.wait_stall     the wait never completes: map (caching mode) and
  *                      attach fail cleanly with -ETIMEDOUT, nothing leaks
  *                      (frames, tables), and once the stall clears the
- *                      queue drains and both work.
+ *                      queue drains and both work. With every allocation
+ *                      failing as well, unmaps whose sync (strict) or
+ *                      flush (lazy) times out keep all their table frames
+ *                      (none goes back early, even after an RCU barrier)
+ *                      and domain free returns every one; when the
+ *                      freelist itself cannot be allocated, the pages the
+ *                      synchronous flush could not invalidate are
+ *                      abandoned, counted in tables_leaked, not tables_live.
  *   vtd.fault_overflow the fault is dropped as an overflow: the driver sees
  *                      PFO, counts and clears it, and the next fault is
  *                      recorded and reported normally.
@@ -31,6 +38,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <urcu-bp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,9 +74,11 @@ struct ienv {
 	struct iommu_domain *d;
 	struct fault_ctx *fc;
 	uint64_t free_frames0; /* before the driver probed the unit */
+	uint64_t frames_abandoned; /* table frames the test expects never back */
 };
 
-static void ienv_init(struct ienv *e, const struct vtd_config *cfg, bool pri, bool attach)
+static void ienv_init_opts(struct ienv *e, const struct vtd_config *cfg, bool pri, bool attach,
+			   bool lazy)
 {
 	struct mach_config mc = { .mem_size = 64ULL << 20, .seed = 7 };
 	struct plat_dev_config dc = { .bus = 1, .dev = 4, .fn = 0, .ats = pri, .pri = pri };
@@ -79,6 +89,7 @@ static void ienv_init(struct ienv *e, const struct vtd_config *cfg, bool pri, bo
 	intel_iommu_options_default(&o);
 	o.timeout_ns = 200000; /* 200 us simulated: a stalled wait gives up quickly */
 	o.mode = INTEL_MODE_LEGACY; /* the reasons below are legacy mode's */
+	o.lazy = lazy;
 	cr_assert_eq(mach_create(&mc, &e->m), 0);
 	mach_mem_stats(e->m, &ms);
 	e->free_frames0 = ms.free_frames;
@@ -94,6 +105,11 @@ static void ienv_init(struct ienv *e, const struct vtd_config *cfg, bool pri, bo
 		trace_enable_pattern(mach_trace(e->m),
 				     "hw:inject,hw:fault_record,hw:checker,iommu:io_page_fault"),
 		4);
+}
+
+static void ienv_init(struct ienv *e, const struct vtd_config *cfg, bool pri, bool attach)
+{
+	ienv_init_opts(e, cfg, pri, attach, false);
 }
 
 static void ienv_fini(struct ienv *e)
@@ -112,8 +128,8 @@ static void ienv_fini(struct ienv *e)
 	intel_iommu_remove(e->iommu);
 	/* Every frame of the driver (tables, queues, context tables) is back. */
 	mach_mem_stats(e->m, &ms);
-	cr_expect_eq(ms.free_frames, e->free_frames0, "frames leaked: %lld",
-		     (long long)(e->free_frames0 - ms.free_frames));
+	cr_expect_eq(ms.free_frames, e->free_frames0 - e->frames_abandoned, "frames leaked: %lld",
+		     (long long)(e->free_frames0 - e->frames_abandoned - ms.free_frames));
 	plat_iommu_remove(e->pi);
 	mach_destroy(e->m);
 }
@@ -375,6 +391,147 @@ Test(vtd_inject, wait_stall_map_and_attach_fail_cleanly)
 	expect_in_trace(t, "hw:inject: vendor=vtd point=vtd.wait_stall");
 	free(t);
 	ienv_fini(&e); /* stranded tables freed with the domain; frames back to the baseline */
+}
+
+/*
+ * A wait that times out while every allocation fails too (FAULT_CLASS_HW |
+ * FAULT_CLASS_ALLOC at 100%, "vtd.inval_delay" made a no-op by a zero
+ * delay). Each region below holds STRAND_TABLES table pages (a level-2 table
+ * and one level-1 table per 2 MiB slot used) unlinked together by one 1 GiB
+ * unmap, more than a freelist's first capacity, so keeping several such
+ * lists would need memory if they were merged into one. None of their
+ * frames may go back to the machine while the stall lasts (checked after
+ * rcu_barrier(), so a callback queued by mistake would have run), and
+ * domain free returns all of them.
+ */
+#define STRAND_SLOTS 20
+#define STRAND_TABLES (STRAND_SLOTS + 1)
+#define STRAND_REGIONS 3
+#define STRAND_BASE(r) ((uint64_t)((r) + 1) << 30)
+
+static void map_region(struct ienv *e, unsigned r)
+{
+	unsigned k;
+
+	for (k = 0; k < STRAND_SLOTS; k++)
+		cr_assert_eq(iommu_map(e->d, STRAND_BASE(r) + ((uint64_t)k << 21),
+				       0x400000 + k * SZ_4K, SZ_4K, IOMMU_READ),
+			     0);
+}
+
+static void arm_stall_and_nomem(struct ienv *e)
+{
+	cr_assert_eq(fault_set_filter(e->fc, FAULT_CLASS_HW | FAULT_CLASS_ALLOC, NULL), 0);
+	fault_set_probability(e->fc, 1000000, 1);
+}
+
+/* No table frame went back since @st0 / @free0 (after every queued RCU callback ran). */
+static void expect_nothing_released(struct ienv *e, const struct intel_iommu_stats *st0,
+				    uint64_t free0, unsigned r)
+{
+	struct intel_iommu_stats st;
+	struct mach_mem_stats ms;
+
+	rcu_barrier();
+	intel_iommu_get_stats(e->iommu, &st);
+	mach_mem_stats(e->m, &ms);
+	cr_assert_eq(st.tables_live, st0->tables_live, "region %u: %lld table pages released early",
+		     r, (long long)(st0->tables_live - st.tables_live));
+	cr_assert_eq(ms.free_frames, free0, "region %u: %lld frames released early", r,
+		     (long long)(ms.free_frames - free0));
+	cr_assert_eq(st.qi_waits, st0->qi_waits, "region %u: the wait did not complete", r);
+	cr_assert_eq(st.tables_leaked, 0);
+}
+
+static void stall_nomem_strands(bool lazy)
+{
+	struct vtd_config cfg = vtd_config_default();
+	struct iommu_iotlb_gather g;
+	struct intel_iommu_stats st0, st;
+	struct mach_mem_stats ms;
+	struct ienv e;
+	unsigned r;
+	uint32_t v = 0x99;
+	char *t;
+
+	cfg.inval_delay_ns = 0; /* "vtd.inval_delay" fires but holds nothing */
+	ienv_init_opts(&e, &cfg, false, true, lazy);
+	for (r = 0; r < STRAND_REGIONS; r++)
+		map_region(&e, r);
+	intel_iommu_get_stats(e.iommu, &st0);
+	mach_mem_stats(e.m, &ms);
+	for (r = 0; r < STRAND_REGIONS; r++) {
+		iommu_iotlb_gather_init(&g);
+		cr_assert_eq(iommu_unmap_fast(e.d, STRAND_BASE(r), 1ULL << 30, &g), 1ULL << 30);
+		if (lazy) {
+			iommu_iotlb_sync(e.d, &g); /* queued: nothing waited for yet */
+			arm_stall_and_nomem(&e);
+			e.d->ops->flush_iotlb_all(e.d);
+		} else {
+			arm_stall_and_nomem(&e);
+			iommu_iotlb_sync(e.d, &g);
+		}
+		fault_disarm(e.fc);
+		cr_assert_eq(iommu_iova_to_phys(e.d, STRAND_BASE(r)), 0);
+		expect_nothing_released(&e, &st0, ms.free_frames, r);
+	}
+	t = trace_text(&e);
+	expect_in_trace(t, "hw:inject: vendor=vtd point=vtd.wait_stall");
+	free(t);
+	/* Stall over: the queue drains, a map / DMA / unmap works end to end. */
+	cr_assert_eq(mach_phys_write(e.m, 0x800000, &v, 4), 0);
+	cr_assert_eq(iommu_map(e.d, 0x200000, 0x800000, SZ_4K, IOMMU_READ), 0);
+	dma_ok(&e, 0x200000, false, v);
+	cr_assert_eq(iommu_unmap(e.d, 0x200000, SZ_4K), SZ_4K);
+	if (lazy)
+		e.d->ops->flush_iotlb_all(e.d);
+	dma_faults(&e, 0x200000, false, FR_NO_READ);
+	intel_iommu_get_stats(e.iommu, &st);
+	cr_assert_gt(st.qi_waits, st0.qi_waits);
+	cr_assert_geq(st.tables_live, STRAND_REGIONS * STRAND_TABLES, "stranded pages still held");
+	ienv_fini(&e); /* every stranded page freed with the domain; frames back to the baseline */
+}
+
+Test(vtd_inject, wait_stall_nomem_strict_strands_every_table)
+{
+	stall_nomem_strands(false);
+}
+
+Test(vtd_inject, wait_stall_nomem_lazy_strands_every_table)
+{
+	stall_nomem_strands(true);
+}
+
+/*
+ * The freelist itself cannot be allocated (every allocation fails) and the
+ * synchronous flush that would let a page go at once times out too: each
+ * unlinked page is abandoned on purpose (the hardware may still walk it).
+ * It leaves tables_live, is counted in tables_leaked, and its frame is
+ * never returned; everything else comes back at domain free.
+ */
+Test(vtd_inject, wait_stall_nomem_freelist_abandons_counted)
+{
+	struct vtd_config cfg = vtd_config_default();
+	struct intel_iommu_stats st0, st;
+	struct mach_mem_stats ms0, ms;
+	struct ienv e;
+
+	cfg.inval_delay_ns = 0;
+	ienv_init(&e, &cfg, false, true);
+	map_region(&e, 0);
+	intel_iommu_get_stats(e.iommu, &st0);
+	mach_mem_stats(e.m, &ms0);
+	arm_stall_and_nomem(&e);
+	cr_assert_eq(iommu_unmap(e.d, STRAND_BASE(0), 1ULL << 30), 1ULL << 30);
+	fault_disarm(e.fc);
+	rcu_barrier();
+	intel_iommu_get_stats(e.iommu, &st);
+	mach_mem_stats(e.m, &ms);
+	cr_assert_eq(st.tables_leaked, STRAND_TABLES);
+	cr_assert_eq(st.tables_live, st0.tables_live - STRAND_TABLES);
+	cr_assert_eq(ms.free_frames, ms0.free_frames, "no abandoned frame went back");
+	e.frames_abandoned = STRAND_TABLES;
+	ienv_fini(&e); /* tables_live 0; every frame but the abandoned ones back */
 }
 
 /* ------------------------------------------------------ fault_overflow */

@@ -39,9 +39,13 @@
  * paging-structure caches may be kept, §6.5.2.3), or domain-selective when
  * the mask would exceed MAMV; then a wait; then the freelist frames are
  * released. If the wait fails (timeout), the frames are kept ("stranded")
- * until the domain is freed, never reused while the hardware may walk them.
- * If the freelist cannot grow (allocation failure), the domain is flushed
- * synchronously and the page freed at once.
+ * until the domain is freed, never reused while the hardware may walk them:
+ * the freelist is pushed on dom->stranded, a singly linked list under
+ * dom->lock, so stranding needs no memory and cannot fail. If the freelist
+ * cannot grow (allocation failure), the domain is flushed synchronously and
+ * the page freed at once; if that flush fails too, the page is abandoned on
+ * purpose (the hardware may still walk it and nothing can record it): it
+ * leaves dom->tables and tables_live and is counted in tables_leaked.
  *
  * Domain ids. A domain has one DID per unit it is attached on, allocated on
  * the first endpoint of that unit and freed with the last (after the
@@ -71,7 +75,6 @@
  * is issued, waited for, and the queued frames are freed.
  */
 #include <errno.h>
-#include <string.h>
 
 #include <iommusim/fault.h>
 #include <iommusim/iommufd.h>
@@ -171,33 +174,21 @@ static void freelist_release(struct intel_domain *dom, struct intel_freelist *fl
 	call_rcu(&fl->rcu, freelist_rcu_cb);
 }
 
-/* Append @src's pages to @dst (grown); on failure @src is kept and false returned. */
-static bool freelist_merge(struct intel_domain *dom, struct intel_freelist **dst,
-			   struct intel_freelist *src)
+/*
+ * Keep @fl's pages until the domain is freed: their invalidation did not
+ * complete, the hardware may still walk them. A push on dom->stranded: no
+ * allocation, so it cannot fail. Under dom->lock.
+ */
+static void freelist_strand_locked(struct intel_domain *dom, struct intel_freelist *fl)
 {
-	struct intel_freelist *d = *dst, *nd;
-	size_t need;
-
-	if (!src || !src->n) {
-		fault_free(src);
-		return true;
+	if (!fl)
+		return;
+	if (!fl->n) {
+		fault_free(fl);
+		return;
 	}
-	if (!d) {
-		*dst = src;
-		return true;
-	}
-	need = d->n + src->n;
-	if (need > d->cap) {
-		nd = fault_realloc(dom->fc, "intel.freelist_merge", d, sizeof(*d) + need * 8);
-		if (!nd)
-			return false;
-		nd->cap = need;
-		*dst = d = nd;
-	}
-	memcpy(&d->pfn[d->n], src->pfn, src->n * 8);
-	d->n += src->n;
-	fault_free(src);
-	return true;
+	fl->next = dom->stranded;
+	dom->stranded = fl;
 }
 
 /* -------------------------------------------------------- invalidation */
@@ -230,8 +221,8 @@ static void fq_flush_locked(struct intel_domain *dom)
 
 		if (!rc)
 			freelist_release(dom, fl);
-		else if (!freelist_merge(dom, &dom->stranded, fl))
-			freelist_release(dom, fl); /* cannot even record it: accept the risk */
+		else
+			freelist_strand_locked(dom, fl);
 		dom->fq[i].fl = NULL;
 	}
 	dom->fq_n = 0;
@@ -248,8 +239,10 @@ static bool gather_add_table(struct intel_domain *dom, struct iommu_iotlb_gather
 		nfl = fault_realloc(dom->fc, "intel.freelist", fl, sizeof(*fl) + cap * 8);
 		if (!nfl)
 			return false;
-		if (!fl)
+		if (!fl) {
 			nfl->n = 0;
+			nfl->next = NULL;
+		}
 		nfl->cap = cap;
 		g->freelist = fl = nfl;
 	}
@@ -271,8 +264,16 @@ static void retire_table(struct intel_domain *dom, struct iommu_iotlb_gather *g,
 	if (!rc) {
 		synchronize_rcu(); /* a walk may still be on it */
 		table_free_pfn(dom, pa >> MACH_PAGE_SHIFT);
+		return;
 	}
-	/* else: leaked on purpose, the hardware may still walk it */
+	/*
+	 * Abandoned on purpose: the hardware may still walk it, and without
+	 * memory nothing can remember it for domain free. It is no longer the
+	 * domain's: out of its count and tables_live, into tables_leaked.
+	 */
+	__atomic_sub_fetch(&dom->tables, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&dom->maker->stats.tables_live, 1, __ATOMIC_RELAXED);
+	STAT_INC(dom->maker, tables_leaked);
 }
 
 /* ----------------------------------------------------------------- map */
@@ -561,22 +562,22 @@ static void intel_iotlb_sync(struct iommu_domain *d, struct iommu_iotlb_gather *
 		if (r && !rc)
 			rc = r;
 	}
-	if (rc && fl && fl->n) {
-		if (freelist_merge(dom, &dom->stranded, fl))
-			fl = NULL;
+	if (rc) {
+		freelist_strand_locked(dom, fl);
+		fl = NULL;
 	}
 	pthread_mutex_unlock(&dom->lock);
-	if (!rc)
-		freelist_release(dom, fl);
-	else
-		fault_free(fl); /* pages recorded as stranded (or, without memory, leaked) */
+	freelist_release(dom, fl);
 }
 
 /*
  * Caching mode (CAP.CM, §6.1): the unit may have cached the not-present
  * entries a new mapping replaced, so a map is followed by a page-selective
  * invalidation on each such unit (as Linux's iommu_flush_iotlb_psi with
- * map set). Units without CM need nothing.
+ * map set). Units without CM need nothing: with none attached (cm_units,
+ * changed under dom->lock with the unit list) a map takes no lock. A map
+ * that reads 0 while an attach adds a CM unit is ordered before that
+ * attach, as it would be had it taken the lock first.
  */
 static int intel_iotlb_sync_map(struct iommu_domain *d, uint64_t iova, size_t size)
 {
@@ -584,6 +585,8 @@ static int intel_iotlb_sync_map(struct iommu_domain *d, uint64_t iova, size_t si
 	unsigned i;
 	int rc = 0, r;
 
+	if (!__atomic_load_n(&dom->cm_units, __ATOMIC_ACQUIRE))
+		return 0;
 	pthread_mutex_lock(&dom->lock);
 	for (i = 0; i < dom->nunits; i++) {
 		if (!CAP_CM(dom->units[i].iommu->cap))
@@ -653,6 +656,8 @@ static int dom_unit_get(struct intel_domain *dom, struct intel_iommu *iommu, uin
 	dom->units[dom->nunits].did = *did;
 	dom->units[dom->nunits].refs = 1;
 	dom->nunits++;
+	if (CAP_CM(iommu->cap))
+		__atomic_add_fetch(&dom->cm_units, 1, __ATOMIC_RELEASE);
 out:
 	pthread_mutex_unlock(&dom->lock);
 	return rc;
@@ -670,6 +675,8 @@ static void dom_unit_put(struct intel_domain *dom, struct intel_iommu *iommu)
 		if (--dom->units[i].refs == 0) {
 			intel_did_free(iommu, dom->units[i].did);
 			dom->units[i] = dom->units[--dom->nunits];
+			if (CAP_CM(iommu->cap))
+				__atomic_sub_fetch(&dom->cm_units, 1, __ATOMIC_RELEASE);
 		}
 		break;
 	}
@@ -773,6 +780,7 @@ static void pt_free_tree(struct intel_domain *dom, uint64_t tpa, unsigned level)
 static void intel_domain_free(struct iommu_domain *d)
 {
 	struct intel_domain *dom = to_intel_domain(d);
+	struct intel_freelist *fl;
 
 	/* Detached from every unit: nothing can walk the tables any more. */
 	pthread_mutex_lock(&dom->lock);
@@ -786,7 +794,10 @@ static void intel_domain_free(struct iommu_domain *d)
 	synchronize_rcu();
 	if (__atomic_load_n(&dom->rcu_pending, __ATOMIC_ACQUIRE))
 		rcu_barrier();
-	freelist_free_now(dom, dom->stranded);
+	while ((fl = dom->stranded)) {
+		dom->stranded = fl->next;
+		freelist_free_now(dom, fl);
+	}
 	if (dom->pgd_pa)
 		pt_free_tree(dom, dom->pgd_pa, dom->levels);
 	pthread_mutex_destroy(&dom->lock);

@@ -136,6 +136,12 @@ struct intel_iommu_stats {
 	uint64_t prq_requests; /* page request descriptors drained from the queue */
 	uint64_t prq_overflows; /* PRS.PRO seen (requests the unit dropped) */
 	uint64_t prq_irqs; /* page request events handled */
+	/*
+	 * Table pages abandoned: unlinked when no memory was left to defer
+	 * their free and the synchronous invalidation failed too, so they may
+	 * still be walked and are never freed (not counted in tables_live).
+	 */
+	uint64_t tables_leaked;
 };
 
 /*

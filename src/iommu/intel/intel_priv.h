@@ -147,11 +147,14 @@ struct intel_dom_unit {
 /*
  * Table pages waiting for an invalidation to complete, then for an RCU
  * grace period (urcu-bp, see domain.c), before they are freed. @rcu and
- * @dom are used only once the list is handed to call_rcu (never grown after).
+ * @dom are used only once the list is handed to call_rcu (never grown after);
+ * @next only once it is stranded (its invalidation failed), linking it on
+ * intel_domain.stranded.
  */
 struct intel_freelist {
 	struct rcu_head rcu;
 	struct intel_domain *dom;
+	struct intel_freelist *next;
 	size_t n, cap;
 	uint64_t pfn[];
 };
@@ -177,6 +180,8 @@ struct intel_domain {
 	pthread_mutex_t lock;
 	struct intel_dom_unit units[INTEL_DOMAIN_MAX_UNITS];
 	unsigned nunits;
+	/* atomic, written under lock: units[] entries whose unit has CAP.CM */
+	uint32_t cm_units;
 
 	/* Lazy mode, under lock. */
 	bool lazy;
@@ -185,7 +190,10 @@ struct intel_domain {
 	struct intel_fq_entry *fq;
 	uint32_t fq_n;
 	uint64_t fq_first_ns;
-	/* Table pages whose invalidation failed (timeout): freed at domain free. */
+	/*
+	 * Under lock: freelists whose invalidation failed (timeout), linked by
+	 * their @next (pushing one allocates nothing); freed at domain free.
+	 */
 	struct intel_freelist *stranded;
 	/* atomic: freelists handed to call_rcu whose callback has not run yet */
 	uint64_t rcu_pending;

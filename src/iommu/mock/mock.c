@@ -593,16 +593,22 @@ int mock_iommu_add_resv_region(struct iommu_device *iommu, uint64_t start, uint6
 	return 0;
 }
 
-/* Static names, so trace records can point at them after the device is gone. */
+/*
+ * Static names, so trace records can point at them after the device is gone:
+ * "iommufd_mock<id>" in decimal for ids 0..63. MOCK_NAMES10_(t) is the ten
+ * names of tens digit t (t empty: the single digits), pasting t before each
+ * last digit.
+ */
 #define MOCK_NAME_(n) "iommufd_mock" #n
-#define MOCK_NAMES8_(a)                                                                           \
-	MOCK_NAME_(a##0), MOCK_NAME_(a##1), MOCK_NAME_(a##2), MOCK_NAME_(a##3), MOCK_NAME_(a##4), \
-		MOCK_NAME_(a##5), MOCK_NAME_(a##6), MOCK_NAME_(a##7)
+#define MOCK_NAMES10_(t)                                                                          \
+	MOCK_NAME_(t##0), MOCK_NAME_(t##1), MOCK_NAME_(t##2), MOCK_NAME_(t##3), MOCK_NAME_(t##4), \
+		MOCK_NAME_(t##5), MOCK_NAME_(t##6), MOCK_NAME_(t##7), MOCK_NAME_(t##8),           \
+		MOCK_NAME_(t##9)
 static const char *const mock_names[] = {
-	"iommufd_mock0", "iommufd_mock1", "iommufd_mock2", "iommufd_mock3", "iommufd_mock4",
-	"iommufd_mock5", "iommufd_mock6", "iommufd_mock7", MOCK_NAMES8_(1), MOCK_NAMES8_(2),
-	MOCK_NAMES8_(3), MOCK_NAMES8_(4), MOCK_NAMES8_(5), MOCK_NAMES8_(6), MOCK_NAMES8_(7),
+	MOCK_NAMES10_(),  MOCK_NAMES10_(1), MOCK_NAMES10_(2), MOCK_NAMES10_(3), MOCK_NAMES10_(4),
+	MOCK_NAMES10_(5), MOCK_NAME_(60),   MOCK_NAME_(61),   MOCK_NAME_(62),	MOCK_NAME_(63),
 };
+_Static_assert(sizeof(mock_names) / sizeof(mock_names[0]) == 64, "ids 0..63 are named");
 
 int mock_dev_create(struct iommu_device *iommu, uint32_t id, uint32_t dev_flags,
 		    struct iommu_dev **out)

@@ -5,7 +5,8 @@
  *  - a model that consumes its invalidation queue only when stepped
  *    (qi_sync = false): the driver's waits step it through the platform;
  *  - caching mode (CAP.CM): maps are followed by an invalidation, so a
- *    not-present entry the unit cached never hides a new mapping;
+ *    not-present entry the unit cached never hides a new mapping; none
+ *    while the domain is detached, again once it is reattached;
  *  - lazy invalidation: unmaps are queued and flushed when the flush queue
  *    fills, when its timeout passes or on flush_iotlb_all;
  *  - fault records: more faults than recording registers, each one read,
@@ -137,6 +138,23 @@ Test(intel, caching_mode_map_invalidates)
 	intel_iommu_get_stats(u.iommu, &st1);
 	cr_assert_gt(st1.iotlb_psi, st0.iotlb_psi, "a map under CM is invalidated");
 	cr_assert_eq(xlate(&u, 0x40000, HWM_ACC_WRITE, &pa), 0);
+	cr_assert_eq(pa, 0x900000);
+	cr_assert_eq(iommu_unmap(u.d, 0x40000, SZ_4K), SZ_4K);
+	/* Detached: no CM unit left, a map invalidates nothing. */
+	iommu_detach_device(u.d, u.dev);
+	intel_iommu_get_stats(u.iommu, &st0);
+	cr_assert_eq(iommu_map(u.d, 0x40000, 0x900000, SZ_4K, IOMMU_READ), 0);
+	intel_iommu_get_stats(u.iommu, &st1);
+	cr_assert_eq(st1.iotlb_psi, st0.iotlb_psi, "no unit, no invalidation");
+	cr_assert_eq(iommu_unmap(u.d, 0x40000, SZ_4K), SZ_4K);
+	/* Attached again: maps are invalidated again. */
+	cr_assert_eq(iommu_attach_device(u.d, u.dev), 0);
+	cr_assert_eq(xlate(&u, 0x40000, HWM_ACC_READ, NULL), -6);
+	intel_iommu_get_stats(u.iommu, &st0);
+	cr_assert_eq(iommu_map(u.d, 0x40000, 0x900000, SZ_4K, IOMMU_READ), 0);
+	intel_iommu_get_stats(u.iommu, &st1);
+	cr_assert_gt(st1.iotlb_psi, st0.iotlb_psi, "a map under CM is invalidated after reattach");
+	cr_assert_eq(xlate(&u, 0x40000, HWM_ACC_READ, &pa), 0);
 	cr_assert_eq(pa, 0x900000);
 	cr_assert_eq(iommu_unmap(u.d, 0x40000, SZ_4K), SZ_4K);
 	checker_silent(&u);

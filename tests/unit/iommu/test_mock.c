@@ -2,8 +2,9 @@
 /*
  * Mock driver tests: geometry and page sizes, iova_to_phys for small and
  * huge mappings (huge entries and flagged leaves), double map, iotlb_sync
- * counting, hw_info, reserved regions, device flags, and map/unmap from
- * several threads on disjoint ranges checked with iova_to_phys.
+ * counting, hw_info, reserved regions, device flags, endpoint names (the
+ * id in decimal), and map/unmap from several threads on disjoint ranges
+ * checked with iova_to_phys.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -187,6 +188,31 @@ Test(mock, flags_hw_info_resv)
 	cr_assert_eq(iommu_attach_device(d, dev), 0);
 	iommu_detach_device(d, dev);
 	iommu_domain_free(d);
+}
+
+/* Endpoint names are the id in decimal, as the kernel's ("iommufd_mock%u"). */
+Test(mock, dev_names_decimal)
+{
+	static const struct {
+		uint32_t id;
+		const char *name;
+	} want[] = {
+		{ 0, "iommufd_mock0" },	  { 7, "iommufd_mock7" },   { 8, "iommufd_mock8" },
+		{ 9, "iommufd_mock9" },	  { 10, "iommufd_mock10" }, { 19, "iommufd_mock19" },
+		{ 20, "iommufd_mock20" }, { 59, "iommufd_mock59" }, { 63, "iommufd_mock63" },
+	};
+	struct iommu_dev *p;
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		cr_assert_eq(mock_dev_create(mi, want[i].id, 0, &p), 0);
+		cr_expect_str_eq(p->name, want[i].name, "id %u", want[i].id);
+		mock_dev_destroy(p);
+	}
+	/* Past the static table: the bare prefix. */
+	cr_assert_eq(mock_dev_create(mi, 64, 0, &p), 0);
+	cr_expect_str_eq(p->name, "iommufd_mock");
+	mock_dev_destroy(p);
 }
 
 /* ------------------------------------------------------ concurrency */

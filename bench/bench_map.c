@@ -150,19 +150,28 @@ static int map_run(void *state, uint64_t iterations, struct bench_counters *out)
 		struct map_thread t[8];
 		pthread_t th[8];
 		uint64_t part = MAP_BENCH_LEN / b->nthreads;
+		unsigned int started = 0;
 
-		for (unsigned int i = 0; i < b->nthreads; i++) {
-			t[i] = (struct map_thread){
-				.b = b, .off = i * part, .len = part, .iterations = iterations
+		for (; started < b->nthreads; started++) {
+			t[started] = (struct map_thread){
+				.b = b, .off = started * part, .len = part, .iterations = iterations
 			};
-			if (pthread_create(&th[i], NULL, map_thread_fn, &t[i]))
-				return -EAGAIN;
+			if (pthread_create(&th[started], NULL, map_thread_fn, &t[started])) {
+				/*
+				 * The threads already started use t[] on this
+				 * stack and the state teardown frees: join them
+				 * before returning the error.
+				 */
+				break;
+			}
 		}
-		for (unsigned int i = 0; i < b->nthreads; i++) {
+		for (unsigned int i = 0; i < started; i++) {
 			pthread_join(th[i], NULL);
 			if (t[i].err)
 				err = t[i].err;
 		}
+		if (started < b->nthreads)
+			err = -EAGAIN;
 	}
 	if (err)
 		return err;

@@ -235,7 +235,7 @@ static int inval_setup(void **state, const struct bench_args *a)
 static int inval_run(void *state, uint64_t iterations, struct bench_counters *out)
 {
 	struct vbench *v = state;
-	uint64_t done = 0, tail;
+	uint64_t done = 0, tail, head;
 
 	hwm_mmio_read(v->iommu, 0x88, 8, &tail);
 	tail >>= 4;
@@ -250,6 +250,9 @@ static int inval_run(void *state, uint64_t iterations, struct bench_counters *ou
 		hwm_mmio_write(v->iommu, 0x88, 8, tail << 4);
 		done += batch;
 	}
+	/* the queue consumed every descriptor: IQH caught up with IQT (one read per run) */
+	if (hwm_mmio_read(v->iommu, 0x80, 8, &head) || head != tail << 4)
+		return -EIO;
 	out->items += iterations;
 	return 0;
 }

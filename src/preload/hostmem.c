@@ -127,45 +127,45 @@ static unsigned prot_at(const struct shim_range *r, size_t nr, uint64_t addr)
 	return 0;
 }
 
-/* Record that [start, end) now has @prot (0: unmapped). */
-static int mirror_set(struct shim_hostmem *hm, uint64_t start, uint64_t end, unsigned prot)
+/*
+ * Record that [start, end) now has @prot (0: unmapped). The new array is
+ * built in @out, allocated by the caller with room for hm->nr + 2 ranges:
+ * the most one change can make (a range split around it, plus the change
+ * itself). So this cannot fail, and runs only once the simulator changed.
+ */
+static void mirror_set(struct shim_hostmem *hm, struct shim_range *out, uint64_t start,
+		       uint64_t end, unsigned prot)
 {
-	struct range_vec v = { 0 };
+	const struct shim_range in = { start, end, prot };
 	bool placed = false;
-	int rc = 0;
+	size_t n = 0;
 
-	for (size_t i = 0; i < hm->nr && !rc; i++) {
+	for (size_t i = 0; i < hm->nr; i++) {
 		struct shim_range x = hm->r[i];
 
 		if (!placed && prot && x.start >= start) {
-			rc = vec_push(&v, start, end, prot);
+			out[n++] = in;
 			placed = true;
 		}
 		if (x.end <= start || x.start >= end) {
-			if (!rc)
-				rc = vec_push(&v, x.start, x.end, x.prot);
+			out[n++] = x;
 			continue;
 		}
-		if (!rc && x.start < start)
-			rc = vec_push(&v, x.start, start, x.prot);
-		if (!rc && !placed && prot) {
-			rc = vec_push(&v, start, end, prot);
+		if (x.start < start)
+			out[n++] = (struct shim_range){ x.start, start, x.prot };
+		if (!placed && prot) {
+			out[n++] = in;
 			placed = true;
 		}
-		if (!rc && x.end > end)
-			rc = vec_push(&v, end, x.end, x.prot);
+		if (x.end > end)
+			out[n++] = (struct shim_range){ end, x.end, x.prot };
 	}
-	if (!rc && !placed && prot)
-		rc = vec_push(&v, start, end, prot);
-	if (rc) {
-		free(v.r);
-		return rc;
-	}
+	if (!placed && prot)
+		out[n++] = in;
 	free(hm->r);
-	hm->r = v.r;
-	hm->nr = v.nr;
-	hm->cap = v.cap;
-	return 0;
+	hm->cap = hm->nr + 2;
+	hm->r = out;
+	hm->nr = n;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -179,8 +179,15 @@ static int cmp_u64(const void *a, const void *b)
 static void apply(struct shim_hostmem *hm, struct mach_proc *p, uint64_t start, uint64_t end,
 		  unsigned cur, unsigned want)
 {
+	/*
+	 * The mirror's new array is allocated first: once the simulator has
+	 * changed, recording the change must not fail, or the two diverge.
+	 */
+	struct shim_range *out = malloc((hm->nr + 2) * sizeof(*out));
 	int rc;
 
+	if (!out)
+		return; /* neither side changes: the pin sees the old state */
 	if (!cur)
 		rc = mach_mmap_host(p, (void *)(uintptr_t)start, end - start, want);
 	else if (!want)
@@ -188,8 +195,11 @@ static void apply(struct shim_hostmem *hm, struct mach_proc *p, uint64_t start, 
 	else
 		rc = mach_mprotect(p, start, end - start, want);
 	/* a failed call leaves the simulator as it was, so the mirror too */
-	if (!rc)
-		mirror_set(hm, start, end, want);
+	if (rc) {
+		free(out);
+		return;
+	}
+	mirror_set(hm, out, start, end, want);
 }
 
 void shim_hostmem_sync(struct shim_hostmem *hm, struct mach_proc *p, uint64_t va, uint64_t len)

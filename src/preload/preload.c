@@ -50,7 +50,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +138,6 @@ struct shim_state {
 	FILE *trace_out;
 	struct shim_hostmem hostmem;
 
-	pid_t pid; /* the process the simulator belongs to */
 	bool child; /* this process was forked from one that had a simulator */
 	struct shim_file *stale; /* closed inherited files (child) */
 	struct shim_orphan *orphans;
@@ -218,7 +217,6 @@ static void atfork_child(void)
 		if (S.files[fd])
 			S.files[fd]->stale = true;
 	S.child = true;
-	S.pid = getpid();
 }
 
 static void install_atfork(void)
@@ -237,25 +235,22 @@ static uint64_t host_rlimit_memlock(void)
 	return rl.rlim_cur;
 }
 
+/*
+ * CAP_IPC_LOCK in the effective set of the real calling thread, the set the
+ * kernel's capable() checks. One capget(2), because this runs before every
+ * ioctl (parsing /proc/self/status made each ioctl many times slower).
+ * Version 3 headers take two data words; pid 0 is the calling thread. An
+ * error reads as "not held".
+ */
 static bool host_cap_ipc_lock(void)
 {
-	/* CapEff bit 14 (CAP_IPC_LOCK) of /proc/self/status */
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	bool cap = false;
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-	if (!f)
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data))
 		return false;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long eff;
-
-		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
-			cap = (eff >> 14) & 1;
-			break;
-		}
-	}
-	fclose(f);
-	return cap;
+	return (data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK)) != 0;
 }
 
 /* Trace file name: "%p" becomes the pid, so forked and exec'd processes can differ. */
@@ -322,7 +317,6 @@ static int sim_create_locked(void)
 		}
 	}
 	shim_hostmem_init(&S.hostmem);
-	S.pid = getpid();
 	return 0;
 
 err_trace:
@@ -370,12 +364,19 @@ static void trace_flush_locked(void)
 
 /* ------------------------------------------------------------ fd table */
 
+/*
+ * The grower stores the new array, then (release) the new count. Loading the
+ * count first (acquire) and the array after makes any array seen at least as
+ * large as the count: an older array with a newer count cannot be paired.
+ */
 static struct shim_file *slot_load(int fd)
 {
-	struct shim_file **files = __atomic_load_n(&S.files, __ATOMIC_ACQUIRE);
+	int nfiles = __atomic_load_n(&S.nfiles, __ATOMIC_ACQUIRE);
+	struct shim_file **files;
 
-	if (!files || fd < 0 || fd >= __atomic_load_n(&S.nfiles, __ATOMIC_ACQUIRE))
+	if (fd < 0 || fd >= nfiles)
 		return NULL;
+	files = __atomic_load_n(&S.files, __ATOMIC_ACQUIRE);
 	return __atomic_load_n(&files[fd], __ATOMIC_ACQUIRE);
 }
 
@@ -469,9 +470,17 @@ static int table_grow_locked(int fd)
 	return 0;
 }
 
-/* Give @f the real fd and publish it. 0 or -errno (the caller cleans up). */
+/*
+ * Give @f the real fd and publish it. The fd or -errno (the caller cleans up).
+ *
+ * The slot may still hold a file: its fd number was closed behind the
+ * shim's back (syscall(SYS_close), close_range, dup2 onto it) and the kernel
+ * has now handed the number to this memfd. That file is dropped as close()
+ * drops it (its real fd is already gone), so it and its context are released.
+ */
 static int file_install(struct shim_file *f, const char *name, bool cloexec)
 {
+	struct shim_file *old = NULL;
 	int fd, rc;
 
 	fd = memfd_create(name, cloexec ? MFD_CLOEXEC : 0);
@@ -480,6 +489,7 @@ static int file_install(struct shim_file *f, const char *name, bool cloexec)
 	pthread_mutex_lock(&S.lock);
 	rc = table_grow_locked(fd);
 	if (!rc) {
+		old = S.files[fd];
 		f->fd = fd;
 		f->refs = 1;
 		__atomic_store_n(&S.files[fd], f, __ATOMIC_RELEASE);
@@ -489,6 +499,8 @@ static int file_install(struct shim_file *f, const char *name, bool cloexec)
 		real.close(fd);
 		return rc;
 	}
+	if (old)
+		file_put(old);
 	return fd;
 }
 
@@ -770,6 +782,17 @@ static void sync_user_memory(unsigned long cmd, void *arg)
 	}
 }
 
+/* Are bytes [from, to) of @arg all zero? */
+static bool zero_tail(const void *arg, size_t from, size_t to)
+{
+	const unsigned char *p = arg;
+
+	for (size_t i = from; i < to; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /*
  * Is IOMMU_DESTROY's id one of this context's access fds' objects? Those
  * only go away with their fd; destroying one by id would leave the fd
@@ -800,6 +823,7 @@ static int iommufd_file_ioctl(struct shim_file *f, unsigned long cmd, void *arg)
 	struct shim_file *acc = NULL;
 	struct iommu_test_cmd tcmd;
 	uint32_t size;
+	size_t len;
 	int rc;
 
 	sim_refresh_limits();
@@ -834,11 +858,28 @@ static int iommufd_file_ioctl(struct shim_file *f, unsigned long cmd, void *arg)
 	if (cmd != IOMMU_TEST_CMD || !arg)
 		return iommufd_ioctl(ictx, cmd, arg);
 
-	/* IOMMU_TEST_CMD: translate access fds in, and new ones out */
+	/*
+	 * IOMMU_TEST_CMD: translate access fds in, and new ones out, on a copy
+	 * of the caller's struct (one snapshot, as the kernel copies it).
+	 */
 	memcpy(&size, arg, sizeof(size));
-	if (size < offsetof(struct iommu_test_cmd, last) + 4 || size > sizeof(tcmd))
-		return iommufd_ioctl(ictx, cmd, arg);
-	memcpy(&tcmd, arg, size);
+	if (size < offsetof(struct iommu_test_cmd, last) + 4)
+		return iommufd_ioctl(ictx, cmd, arg); /* EINVAL: too short */
+	len = size;
+	if (size > sizeof(tcmd)) {
+		/*
+		 * A larger (newer) struct. The simulator, like
+		 * copy_struct_from_user, refuses it with E2BIG before looking
+		 * at anything when a byte past its struct is set, and otherwise
+		 * answers exactly as for its own size. So: a set tail goes
+		 * through as it is; a zero one runs on the known part.
+		 */
+		if (!zero_tail(arg, sizeof(tcmd), size))
+			return iommufd_ioctl(ictx, cmd, arg);
+		len = sizeof(tcmd);
+	}
+	memcpy(&tcmd, arg, len);
+	tcmd.size = (uint32_t)len;
 	if (test_op_takes_access(tcmd.op)) {
 		acc = file_get((int)tcmd.id);
 		if (!acc || acc->kind != SHIM_ACCESS || acc->stale || acc->ctx != f->ctx) {
@@ -867,7 +908,8 @@ static int iommufd_file_ioctl(struct shim_file *f, unsigned long cmd, void *arg)
 		}
 		tcmd.create_access.out_access_fd = (uint32_t)fd;
 	}
-	memcpy(arg, &tcmd, size);
+	tcmd.size = size; /* the caller's, as the kernel writes it back */
+	memcpy(arg, &tcmd, len);
 	return rc;
 }
 
@@ -924,12 +966,12 @@ SHIM_EXPORT int close(int fd)
 	return real.close(fd);
 }
 
-/* Neither the iommufd file nor the access file has read or write. */
 /*
- * The errno for a call the simulator's files do not support: EBADF for a
- * dead (inherited) fd, @err otherwise. Only the stale flag is read, so no
- * reference is needed (files are freed only after leaving the table, and a
- * racing close makes the answer EBADF-equivalent either way).
+ * The errno for a call the simulator's files do not support (neither the
+ * iommufd file nor the access file has read, write or mmap): EBADF for a
+ * dead (inherited) fd or one closed meanwhile, @err otherwise. A reference
+ * is taken so the stale flag is read from a file that cannot be freed
+ * under us by a racing close.
  */
 static int unsupported(int fd, int err)
 {

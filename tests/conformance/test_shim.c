@@ -5,8 +5,11 @@
  */
 #include "conformance.h"
 
+#include <linux/capability.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define EXAMPLES IOMMUSIM_BINARY_DIR "/examples/"
@@ -179,5 +182,191 @@ Test(shim, threads_share_a_context)
 		pthread_join(t[i], NULL);
 		cr_assert_eq(w[i].errors, 0, "thread %d", i);
 	}
+	close(fd);
+}
+
+static void set_memlock(rlim_t bytes)
+{
+	struct rlimit rl;
+
+	cr_assert_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	rl.rlim_cur = bytes;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < bytes)
+		rl.rlim_max = bytes;
+	cr_assert_eq(setrlimit(RLIMIT_MEMLOCK, &rl), 0, "setrlimit: %s", strerror(errno));
+}
+
+/* Is @fd one of the simulator's memfds named @name ("iommusim-access")? */
+static bool is_sim_fd(int fd, const char *name)
+{
+	char link[64], target[256] = "";
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if (readlink(link, target, sizeof(target) - 1) <= 0)
+		return false;
+	return strstr(target, name) != NULL;
+}
+
+/*
+ * A test command larger than the struct the simulator knows, with a zero
+ * tail (accepted, as copy_struct_from_user does): the access fd still
+ * goes in and out translated. A set tail is E2BIG.
+ */
+Test(shim, test_cmd_larger_than_known_struct)
+{
+	int fd = conf_open("/dev/iommu");
+	uint32_t ioas = conf_ioas_alloc(fd);
+	char *buf = conf_alloc(2 * PAGE);
+	uint64_t iova = MOCK_APERTURE_START;
+	struct {
+		struct iommu_test_cmd c;
+		uint64_t tail[2];
+	} big;
+	const uint32_t size = sizeof(big.c) + sizeof(big.tail);
+	int access;
+
+	conf_mock_domain(fd, ioas, NULL, NULL, NULL);
+	cr_assert_eq(conf_map(fd, ioas, buf, 2 * PAGE, &iova, MAP_FIXED_RW), 0);
+
+	memset(&big, 0, sizeof(big));
+	big.c = (struct iommu_test_cmd){ .size = size,
+					 .op = IOMMU_TEST_OP_CREATE_ACCESS,
+					 .id = ioas };
+	cr_assert_eq(conf_ioctl(fd, IOMMU_TEST_CMD, &big), 0, "CREATE_ACCESS");
+	cr_assert_eq(big.c.size, size);
+	cr_assert_eq(big.c.id, ioas);
+	cr_assert_eq(big.tail[0] | big.tail[1], 0);
+	access = (int)big.c.create_access.out_access_fd;
+	cr_assert(is_sim_fd(access, "memfd:iommusim-access"), "out_access_fd %d is no access fd",
+		  access);
+
+	memset(&big, 0, sizeof(big));
+	big.c = (struct iommu_test_cmd){ .size = size,
+					 .op = IOMMU_TEST_OP_ACCESS_RW,
+					 .id = (uint32_t)access };
+	big.c.access_rw.iova = iova + PAGE - 2;
+	big.c.access_rw.length = 5;
+	big.c.access_rw.uptr = (uintptr_t) "hello";
+	big.c.access_rw.flags = MOCK_ACCESS_RW_WRITE;
+	cr_assert_eq(conf_ioctl(fd, IOMMU_TEST_CMD, &big), 0, "ACCESS_RW");
+	cr_assert_eq(memcmp(buf + PAGE - 2, "hello", 5), 0);
+	/* the caller's struct still names the fd */
+	cr_assert_eq(big.c.id, (uint32_t)access);
+	cr_assert_eq(big.c.size, size);
+
+	/* a byte set past the known struct: refused before anything is done */
+	big.tail[1] = 1;
+	big.c.access_rw.uptr = (uintptr_t) "HELLO";
+	cr_assert_eq(conf_ioctl(fd, IOMMU_TEST_CMD, &big), E2BIG);
+	cr_assert_eq(memcmp(buf + PAGE - 2, "hello", 5), 0);
+	cr_assert_eq(big.c.id, (uint32_t)access);
+
+	cr_assert_eq(close(access), 0);
+	conf_free(buf, 2 * PAGE);
+	close(fd);
+}
+
+/*
+ * An fd number closed behind the shim's back (a raw close system call, as
+ * close_range or dup2 onto it would) and handed out again by the kernel:
+ * the file the slot still held is dropped as close() drops it, so its
+ * context goes, and with it the pins and the memlock charge of its
+ * domain. Access fds and iommufd fds alike.
+ */
+Test(shim, fd_closed_behind_the_shims_back_is_released)
+{
+	char *buf = conf_alloc(8 * PAGE);
+	uint64_t iova = MOCK_APERTURE_START;
+	int a = conf_open("/dev/iommu"), acc, b, acc2;
+	uint32_t ioas = conf_ioas_alloc(a), ioas_b;
+
+	set_memlock(8 * PAGE);
+	conf_mock_domain(a, ioas, NULL, NULL, NULL);
+	cr_assert_eq(conf_map(a, ioas, buf, 8 * PAGE, &iova, MAP_FIXED_RW), 0);
+	acc = conf_create_access(a, ioas, 0);
+	cr_assert_eq(syscall(SYS_close, a), 0);
+	cr_assert_eq(syscall(SYS_close, acc), 0);
+
+	/* the lowest free numbers come back in order: a, then acc */
+	b = conf_open("/dev/iommu");
+	cr_assert_eq(b, a);
+	ioas_b = conf_ioas_alloc(b);
+	/* the old access still holds the old context, which still pins */
+	cr_assert_eq(conf_check_refs(b, buf, 8 * PAGE, 1), 0);
+	acc2 = conf_create_access(b, ioas_b, 0);
+	cr_assert_eq(acc2, acc);
+	/* now nothing holds it: unpinned and uncharged */
+	cr_assert_eq(conf_check_refs(b, buf, 8 * PAGE, 0), 0);
+	conf_mock_domain(b, ioas_b, NULL, NULL, NULL);
+	iova = MOCK_APERTURE_START;
+	cr_assert_eq(conf_map(b, ioas_b, buf, 8 * PAGE, &iova, MAP_FIXED_RW), 0);
+	/* and the new files work */
+	cr_assert_eq(conf_access_rw(b, acc2, iova, "x", 1, MOCK_ACCESS_RW_WRITE), 0);
+	cr_assert_eq(buf[0], 'x');
+	cr_assert_eq(close(acc2), 0);
+	cr_assert_eq(close(b), 0);
+	conf_free(buf, 8 * PAGE);
+}
+
+/* CAP_IPC_LOCK of the calling thread's effective set: set or clear it. */
+static void set_cap_ipc_lock(bool on)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	cr_assert_eq(syscall(SYS_capget, &hdr, data), 0);
+	if (on)
+		data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective |= CAP_TO_MASK(CAP_IPC_LOCK);
+	else
+		data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	cr_assert_eq(syscall(SYS_capset, &hdr, data), 0, "capset: %s", strerror(errno));
+}
+
+/* CapEff of /proc/self/status: the answer from another source than the shim's */
+static bool proc_cap_ipc_lock(void)
+{
+	FILE *f = fopen("/proc/thread-self/status", "r");
+	unsigned long long eff = 0;
+	char line[256];
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> CAP_IPC_LOCK) & 1;
+}
+
+/* cap_ipc_lock=host follows the real capability, read before every ioctl */
+Test(shim, cap_ipc_lock_host_follows_the_process)
+{
+	char *buf = conf_alloc(16 * PAGE);
+	uint64_t iova = MOCK_APERTURE_START;
+	int fd, want;
+	uint32_t ioas;
+	bool cap;
+
+	setenv("IOMMUSIM_CONFIG", "cap_ipc_lock=host", 1);
+	fd = conf_open("/dev/iommu");
+	ioas = conf_ioas_alloc(fd);
+	conf_mock_domain(fd, ioas, NULL, NULL, NULL);
+	set_memlock(4 * PAGE);
+	cap = proc_cap_ipc_lock();
+	want = cap ? 0 : ENOMEM;
+	cr_assert_eq(conf_map(fd, ioas, buf, 8 * PAGE, &iova, MAP_FIXED_RW), want, "CapEff %d",
+		     cap);
+	if (!cap) {
+		conf_free(buf, 16 * PAGE);
+		close(fd);
+		cr_skip_test("no CAP_IPC_LOCK to drop");
+	}
+	/* dropped from the effective set: the very next map is limited */
+	set_cap_ipc_lock(false);
+	cr_assert_not(proc_cap_ipc_lock());
+	iova = MOCK_APERTURE_START + 8 * PAGE;
+	cr_assert_eq(conf_map(fd, ioas, buf + 8 * PAGE, 8 * PAGE, &iova, MAP_FIXED_RW), ENOMEM);
+	set_cap_ipc_lock(true);
+	cr_assert_eq(conf_map(fd, ioas, buf + 8 * PAGE, 8 * PAGE, &iova, MAP_FIXED_RW), 0);
+	conf_free(buf, 16 * PAGE);
 	close(fd);
 }

@@ -20,13 +20,13 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <iommusim/fault.h>
 #include <iommusim/replay.h>
 
 #include "replay/engine.h"
+#include "replay/rt_schema.h"
 
 /* ------------------------------------------------------------ registry */
 
@@ -119,48 +119,13 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The trace reader's number rules (rt_parse_u64): decimal or 0x hex, never
+ * octal, so "010" is ten here as in a trace; plus the K/M/G/T suffixes.
+ */
 int rp_parse_u64(const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
-	unsigned shift = 0;
-
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'K':
-	case 'k':
-		shift = 10;
-		end++;
-		break;
-	case 'M':
-	case 'm':
-		shift = 20;
-		end++;
-		break;
-	case 'G':
-	case 'g':
-		shift = 30;
-		end++;
-		break;
-	case 'T':
-	case 't':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end)
-		return -EINVAL;
-	if (shift && (v >> (64 - shift)))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
+	return rt_parse_u64(s, strlen(s), 1, out) ? -EINVAL : 0;
 }
 
 static const char *const repl_names[] = { "lru", "rr", "random", NULL };

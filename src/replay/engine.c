@@ -9,12 +9,20 @@
  *   dev_by_str[]   trace string id -> struct rp_dev, so the per-DMA lookup
  *                  of a device is one array load;
  *   pts[]          trace IOAS/HWPT ids -> the iommufd ids and the reference
- *                  address space (struct rp_as) behind them;
+ *                  address space (struct rp_as) behind them; pt_idx (sparse
+ *                  array) maps a trace id to its live entry (index + 1), so
+ *                  a lookup costs the same however many ids a trace uses.
+ *                  Destroyed entries stay in pts[], unindexed;
  *   struct rp_as   the engine's reference map of one IOAS (or of the Linux
  *                  domain): an interval tree of live mappings, updated only
  *                  after the stack accepted the operation, plus a 4-entry
  *                  lookup cache. Invariant: nodes never overlap.
- *   tags[]         trace tags -> (IOAS, IOVA, length) of the tagged mapping.
+ *   tags[]         trace tags -> (IOAS, IOVA, length) of the tagged mapping,
+ *                  dense; tag_idx (sparse array) maps a tag to its entry
+ *                  (index + 1), so traces that tag every mapping look tags
+ *                  up in constant time. A tag outlives the unmap of its
+ *                  mapping (a DMA through it is a use after unmap) until
+ *                  another mapping takes it or its IOAS is destroyed.
  *
  * The per-DMA path (dma_event) allocates nothing and formats nothing unless
  * an event trace is being written: array lookups, one plat_dev_translate per
@@ -212,10 +220,9 @@ struct rp_ref *rp_ref_lookup(struct rp_as *as, uint64_t iova)
 
 static struct rp_pt *pt_find(struct engine *e, uint32_t trace_id)
 {
-	for (unsigned i = 0; i < e->npts; i++)
-		if (e->pts[i].trace_id == trace_id && e->pts[i].live)
-			return &e->pts[i];
-	return NULL;
+	uint64_t slot = sparse_load(&e->pt_idx, trace_id);
+
+	return slot ? &e->pts[slot - 1] : NULL;
 }
 
 static struct rp_as *ioas_find(struct engine *e, uint32_t trace_id)
@@ -225,8 +232,11 @@ static struct rp_as *ioas_find(struct engine *e, uint32_t trace_id)
 	return pt && !pt->hwpt ? pt->as : NULL;
 }
 
-static struct rp_pt *pt_new(struct engine *e)
+/* A new entry for @trace_id, indexed as its live one (the caller checked pt_find). */
+static struct rp_pt *pt_new(struct engine *e, uint32_t trace_id)
 {
+	struct rp_pt *pt;
+
 	if (e->npts == e->cappts) {
 		unsigned cap = e->cappts ? e->cappts * 2 : 8;
 		struct rp_pt *n = fault_realloc(NULL, "replay.pts", e->pts, cap * sizeof(*n));
@@ -236,16 +246,25 @@ static struct rp_pt *pt_new(struct engine *e)
 		e->pts = n;
 		e->cappts = cap;
 	}
-	memset(&e->pts[e->npts], 0, sizeof(e->pts[0]));
-	return &e->pts[e->npts++];
+	if (sparse_store(&e->pt_idx, trace_id, (uint64_t)e->npts + 1))
+		return NULL;
+	pt = &e->pts[e->npts++];
+	memset(pt, 0, sizeof(*pt));
+	pt->trace_id = trace_id;
+	return pt;
+}
+
+/* The id is destroyed: the entry stays (pts[] only grows), unreachable. */
+static void pt_kill(struct engine *e, struct rp_pt *pt)
+{
+	sparse_erase(&e->pt_idx, pt->trace_id);
 }
 
 static struct rp_tag *tag_find(struct engine *e, uint32_t tag)
 {
-	for (unsigned i = 0; i < e->ntags; i++)
-		if (e->tags[i].tag == tag)
-			return &e->tags[i];
-	return NULL;
+	uint64_t slot = sparse_load(&e->tag_idx, tag);
+
+	return slot ? &e->tags[slot - 1] : NULL;
 }
 
 static int tag_set(struct engine *e, uint32_t tag, struct rp_as *as, uint64_t iova, uint64_t len)
@@ -263,6 +282,8 @@ static int tag_set(struct engine *e, uint32_t tag, struct rp_as *as, uint64_t io
 			e->tags = n;
 			e->captags = cap;
 		}
+		if (sparse_store(&e->tag_idx, tag, (uint64_t)e->ntags + 1))
+			return -ENOMEM;
 		t = &e->tags[e->ntags++];
 		t->tag = tag;
 	}
@@ -270,6 +291,25 @@ static int tag_set(struct engine *e, uint32_t tag, struct rp_as *as, uint64_t io
 	t->iova = iova;
 	t->len = len;
 	return 0;
+}
+
+/* Forget every tag naming a mapping of @as (its IOAS is gone): swap-remove. */
+static void tag_drop_as(struct engine *e, struct rp_as *as)
+{
+	unsigned i = 0;
+
+	while (i < e->ntags) {
+		if (e->tags[i].as != as) {
+			i++;
+			continue;
+		}
+		sparse_erase(&e->tag_idx, e->tags[i].tag);
+		if (i != --e->ntags) {
+			e->tags[i] = e->tags[e->ntags];
+			/* Overwrites a present entry: allocates nothing, cannot fail. */
+			(void)sparse_store(&e->tag_idx, e->tags[i].tag, (uint64_t)i + 1);
+		}
+	}
 }
 
 /* An address relative to @tag (0: absolute). -ENOENT for an unknown tag. */
@@ -306,8 +346,10 @@ int rp_machine(struct engine *e, uint64_t mem)
 		       strerror(-rc));
 		return rc;
 	}
-	rp_trace_start(e);
-	return 0;
+	rc = rp_trace_start(e);
+	if (rc)
+		e->failed = true; /* no trace the caller asked for: stop, even without err */
+	return rc;
 }
 
 static struct rp_proc *proc_get(struct engine *e, uint32_t pid, int *rc)
@@ -591,7 +633,7 @@ static int ev_ioas_alloc(struct engine *e, const struct rt_event *ev)
 		fault_free(as);
 		return rc;
 	}
-	pt = pt_new(e);
+	pt = pt_new(e, ev->u.ioas.id);
 	if (!pt) {
 		fault_free(as);
 		return -ENOMEM;
@@ -600,10 +642,8 @@ static int ev_ioas_alloc(struct engine *e, const struct rt_event *ev)
 	as->fd_id = a.out_ioas_id;
 	as->next = e->ases;
 	e->ases = as;
-	pt->trace_id = ev->u.ioas.id;
 	pt->fd_id = a.out_ioas_id;
 	pt->as = as;
-	pt->live = true;
 	return 0;
 }
 
@@ -616,6 +656,24 @@ static uint32_t map_flags(uint16_t f)
 static uint32_t map_perms(uint16_t f)
 {
 	return ((f & RT_MAP_READ) ? HWM_ACC_READ : 0) | ((f & RT_MAP_WRITE) ? HWM_ACC_WRITE : 0);
+}
+
+/*
+ * The stack accepted a new mapping of [iova, iova + len) in @as (map,
+ * map_file, copy): count it, record it in the reference, name it by @tag
+ * (0: untagged) and update the live-mappings counter.
+ */
+static int map_done(struct engine *e, struct rp_as *as, uint64_t iova, uint64_t len, uint16_t flags,
+		    uint32_t tag)
+{
+	int rc;
+
+	e->res->maps++;
+	rc = rp_ref_add(e, as, iova, len, map_perms(flags), 0);
+	if (!rc && tag)
+		rc = tag_set(e, tag, as, iova, len);
+	rp_trace_depth(e);
+	return rc;
 }
 
 static int ev_map(struct engine *e, const struct rt_event *ev)
@@ -639,12 +697,7 @@ static int ev_map(struct engine *e, const struct rt_event *ev)
 	rc = ioctl_rc(e, IOMMU_IOAS_MAP, &a);
 	if (rc)
 		return rc;
-	e->res->maps++;
-	rc = rp_ref_add(e, as, a.iova, a.length, map_perms(ev->flags), 0);
-	if (!rc && ev->u.map.tag)
-		rc = tag_set(e, ev->u.map.tag, as, a.iova, a.length);
-	rp_trace_depth(e);
-	return rc;
+	return map_done(e, as, a.iova, a.length, ev->flags, ev->u.map.tag);
 }
 
 static int ev_map_file(struct engine *e, const struct rt_event *ev)
@@ -673,12 +726,7 @@ static int ev_map_file(struct engine *e, const struct rt_event *ev)
 	rc = ioctl_rc(e, IOMMU_IOAS_MAP_FILE, &a);
 	if (rc)
 		return rc;
-	e->res->maps++;
-	rc = rp_ref_add(e, as, a.iova, a.length, map_perms(ev->flags), 0);
-	if (!rc && ev->u.map_file.tag)
-		rc = tag_set(e, ev->u.map_file.tag, as, a.iova, a.length);
-	rp_trace_depth(e);
-	return rc;
+	return map_done(e, as, a.iova, a.length, ev->flags, ev->u.map_file.tag);
 }
 
 static int ev_unmap(struct engine *e, const struct rt_event *ev)
@@ -734,11 +782,7 @@ static int ev_copy(struct engine *e, const struct rt_event *ev)
 	rc = ioctl_rc(e, IOMMU_IOAS_COPY, &a);
 	if (rc)
 		return rc;
-	e->res->maps++;
-	rc = rp_ref_add(e, dst, a.dst_iova, a.length, map_perms(ev->flags), 0);
-	if (!rc && ev->u.copy.dst_tag)
-		rc = tag_set(e, ev->u.copy.dst_tag, dst, a.dst_iova, a.length);
-	return rc;
+	return map_done(e, dst, a.dst_iova, a.length, ev->flags, ev->u.copy.dst_tag);
 }
 
 static int ev_hwpt_alloc(struct engine *e, const struct rt_event *ev)
@@ -761,15 +805,13 @@ static int ev_hwpt_alloc(struct engine *e, const struct rt_event *ev)
 	rc = ioctl_rc(e, IOMMU_HWPT_ALLOC, &a);
 	if (rc)
 		return rc;
-	pt = pt_new(e);
+	pt = pt_new(e, ev->u.hwpt.id);
 	if (!pt)
 		return -ENOMEM;
 	parent = pt_find(e, ev->u.hwpt.pt); /* pt_new may have moved the array */
-	pt->trace_id = ev->u.hwpt.id;
 	pt->fd_id = a.out_hwpt_id;
 	pt->as = parent->as;
 	pt->hwpt = true;
-	pt->live = true;
 	return 0;
 }
 
@@ -816,12 +858,11 @@ static int ev_ioas_destroy(struct engine *e, const struct rt_event *ev)
 	rc = ioctl_rc(e, IOMMU_DESTROY, &a);
 	if (rc)
 		return rc;
-	pt->live = false;
+	pt_kill(e, pt);
 	if (!pt->hwpt) {
 		rp_ref_clear(e, pt->as);
-		for (unsigned i = 0; i < e->ntags; i++)
-			if (e->tags[i].as == pt->as)
-				e->tags[i].tag = 0;
+		tag_drop_as(e, pt->as);
+		rp_trace_depth(e);
 	}
 	return 0;
 }
@@ -1172,6 +1213,8 @@ static void teardown(struct engine *e)
 		mach_user_put(e->user);
 	if (e->m)
 		mach_destroy(e->m);
+	sparse_destroy(&e->pt_idx);
+	sparse_destroy(&e->tag_idx);
 	fault_free(e->pts);
 	fault_free(e->tags);
 	fault_free(e->dev_by_str);
@@ -1205,6 +1248,8 @@ int replay_run(const struct rt_trace *t, const struct replay_config *c, const st
 	if (err && errlen)
 		err[0] = 0;
 	rp_as_init(&e->lx_as);
+	sparse_init(&e->pt_idx, NULL);
+	sparse_init(&e->tag_idx, NULL);
 	replay_settings_default(&e->s);
 	rc = rp_config_apply(NULL, NULL, &e->s, c->settings, e2, sizeof(e2));
 	if (rc) {
@@ -1233,7 +1278,8 @@ int replay_run(const struct rt_trace *t, const struct replay_config *c, const st
 		e->cur = ev;
 		rc = dispatch(e, ev);
 		if (__builtin_expect(rc, 0)) {
-			if (rc == -ENOMEM || fatal_kind(ev->kind) || (e->err && e->err[0])) {
+			if (rc == -ENOMEM || fatal_kind(ev->kind) || e->failed ||
+			    (e->err && e->err[0])) {
 				if (!e->err || !e->err[0])
 					rp_err(e, "event %zu (%s): %s", i + 1,
 					       rt_kind_name(ev->kind), strerror(-rc));

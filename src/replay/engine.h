@@ -11,7 +11,10 @@
 
 #include <iommusim/replay.h>
 
-/* Decimal or 0x number with an optional K/M/G/T (binary) suffix. */
+/*
+ * Decimal or 0x number with an optional K/M/G/T (binary) suffix: the trace
+ * reader's rt_parse_u64() rules, so a leading 0 is not octal ("010" is 10).
+ */
 int rp_parse_u64(const char *s, uint64_t *out);
 const struct replay_knob *rp_knob_find(const struct replay_knob *t, size_t n, const char *key);
 /*

@@ -18,6 +18,7 @@
 #include "iommu/iommu.h"
 #include "iommufd/device.h"
 #include "lib/itree.h"
+#include "lib/sparse.h"
 #include "replay/engine.h"
 
 #define RP_MAX_UNITS 8
@@ -44,15 +45,16 @@ struct rp_as {
 	struct rp_as *next; /* engine's list, for teardown */
 };
 
-/* A trace IOAS or HWPT id. */
+/* A trace IOAS or HWPT id; live while engine.pt_idx points at it. */
 struct rp_pt {
 	uint32_t trace_id, fd_id;
 	struct rp_as *as; /* an IOAS's own map; a HWPT's parent IOAS map */
-	bool hwpt, live;
+	bool hwpt;
 };
 
+/* A tagged mapping; tags[] is dense (destroying an IOAS swap-removes its tags). */
 struct rp_tag {
-	uint32_t tag; /* 0: free slot */
+	uint32_t tag; /* never 0 */
 	struct rp_as *as;
 	uint64_t iova, len;
 };
@@ -116,8 +118,10 @@ struct engine {
 	unsigned ndevs;
 	struct rp_pt *pts;
 	unsigned npts, cappts;
+	struct sparse_array pt_idx; /* trace id -> index + 1 in pts[] of the live entry */
 	struct rp_tag *tags;
 	unsigned ntags, captags;
+	struct sparse_array tag_idx; /* tag -> index + 1 in tags[] */
 	struct rp_as *ases;
 	uint64_t live_maps;
 
@@ -135,6 +139,7 @@ struct engine {
 
 	uint64_t ev_index;
 	const struct rt_event *cur;
+	bool failed; /* an error that must stop the run even without an err buffer */
 };
 
 void rp_err(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -174,7 +179,8 @@ int rp_linux_event(struct engine *e, const struct rt_event *ev);
 void rp_linux_teardown(struct engine *e);
 
 /* engine_trace.c: all no-ops unless o->trace_out is set */
-void rp_trace_start(struct engine *e);
+/* 0, or a negative errno reported with rp_err() (bad pattern, writer failure) */
+int rp_trace_start(struct engine *e);
 void rp_trace_track(struct engine *e, struct rp_dev *d);
 void rp_trace_xlate(struct engine *e, struct rp_dev *d, uint64_t iova, const struct hwm_xlate *x,
 		    uint64_t offset_ns);

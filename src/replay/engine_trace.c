@@ -13,12 +13,19 @@
  *                 it, a span per translation that walked memory; counters
  *                 "iotlb_hit_rate" (cumulative, every 16 DMAs) and
  *                 "live_mappings" (the queue depth of outstanding mappings,
- *                 at every map and unmap); catalogue records as instants.
+ *                 at every map, copy, unmap and IOAS destroy); catalogue
+ *                 records as instants.
+ *
+ * A pattern naming no event or a writer that cannot start fails the run
+ * (rp_trace_start returns the error): no silent fallback, no silent
+ * untraced run.
  *
  * Only reached when e->tracing is set, i.e. never on the benchmark path.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <iommusim/machine.h>
 #include <iommusim/trace.h>
@@ -28,18 +35,30 @@
 static const char *default_events = "iommu:*,iommufd:*,hw:walk,hw:inval_process,"
 				    "hw:inval_complete,hw:fault_record,hw:checker,hw:cmd_error";
 
-void rp_trace_start(struct engine *e)
+int rp_trace_start(struct engine *e)
 {
 	const struct replay_opts *o = e->o;
+	const char *pat = o->trace_events ? o->trace_events : default_events;
+	int rc;
 
 	if (!o->trace_out || !e->m)
-		return;
-	if (trace_enable_pattern(mach_trace(e->m),
-				 o->trace_events ? o->trace_events : default_events) < 0)
-		trace_enable_pattern(mach_trace(e->m), default_events);
-	if (o->trace_perfetto && trace_perfetto_open(o->trace_out, "iommusim replay", &e->pw))
-		return;
+		return 0;
+	rc = trace_enable_pattern(mach_trace(e->m), pat);
+	if (rc < 0) {
+		rp_err(e, "trace events '%s': %s", pat,
+		       rc == -EINVAL ? "a pattern names no event (e.g. iommu:map, hw:*)"
+				     : strerror(-rc));
+		return rc;
+	}
+	if (o->trace_perfetto) {
+		rc = trace_perfetto_open(o->trace_out, "iommusim replay", &e->pw);
+		if (rc) {
+			rp_err(e, "cannot start the Perfetto trace: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	e->tracing = true;
+	return 0;
 }
 
 void rp_trace_track(struct engine *e, struct rp_dev *d)
@@ -86,6 +105,7 @@ void rp_trace_dma(struct engine *e, struct rp_dev *d, uint32_t pasid, uint64_t i
 {
 	static const char *const dirs[] = { "none", "read", "write", "rw" };
 	uint64_t start = span_start(e, d);
+	char pasid_s[12];
 
 	e->tr_dma++;
 	if (e->pw) {
@@ -105,15 +125,18 @@ void rp_trace_dma(struct engine *e, struct rp_dev *d, uint32_t pasid, uint64_t i
 					       (double)e->tr_hits / (double)e->tr_xlates);
 		return;
 	}
+	if (pasid == RT_PASID_NONE)
+		snprintf(pasid_s, sizeof(pasid_s), "none");
+	else
+		snprintf(pasid_s, sizeof(pasid_s), "%" PRIu32, pasid);
 	rp_trace_drain(e);
 	fprintf(e->o->trace_out,
 		"%16s-%-7d [%03d] ..... %5" PRIu64 ".%06" PRIu64
-		": replay:dma: dev=%s pasid=%s%.0" PRIu32 " iova=0x%016" PRIx64 " len=%" PRIu64
+		": replay:dma: dev=%s pasid=%s iova=0x%016" PRIx64 " len=%" PRIu64
 		" dir=%s result=%s reason=0x%x ns=%" PRIu64 "\n",
 		"iommusim", 1000, 0, (uint64_t)(start / 1000000000u),
 		(uint64_t)((start / 1000u) % 1000000u), d->name ? rt_str(e->t, d->name) : "?",
-		pasid == RT_PASID_NONE ? "none" : "", pasid == RT_PASID_NONE ? 0 : pasid, iova, len,
-		dirs[access & 3],
+		pasid_s, iova, len, dirs[access & 3],
 		fault	? "fault"
 		: stale ? "stale"
 			: "ok",

@@ -12,10 +12,19 @@
  *  - a sweep gives one row per configuration, in job order;
  *  - the Linux example drives the domain (maps, the io_page_fault fault);
  *  - shrink reduces a faulting trace to a handful of events;
- *  - the latency histogram's buckets.
+ *  - the latency histogram's buckets;
+ *  - numbers in settings follow the trace's rules: decimal or 0x, never
+ *    octal ("010" is 10), K/M/G/T suffixes;
+ *  - tags and IOAS ids: many tags, an IOAS destroyed (its tags go, the
+ *    others stay), an id and a tag reused afterwards;
+ *  - the event trace (--trace-out): a bad event pattern fails the run (with
+ *    and without an error buffer); PASID 0 prints as 0; the live_mappings
+ *    counter follows maps, copies, unmaps and IOAS destruction.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <iommusim/replay.h>
@@ -443,4 +452,245 @@ Test(replay_engine, latency_buckets)
 		cr_assert_geq(lo, prev);
 		prev = lo;
 	}
+}
+
+/* ------------------------------------------------------------ numbers */
+
+Test(replay_config, numbers_are_decimal_or_hex_never_octal)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		uint64_t v;
+	} cases[] = {
+		{ "010", 0, 10 },
+		{ "08", 0, 8 },
+		{ "0", 0, 0 },
+		{ "0x10", 0, 16 },
+		{ "0X1f", 0, 31 },
+		{ "2K", 0, 2048 },
+		{ "0x10k", 0, 16384 },
+		{ "3M", 0, 3ULL << 20 },
+		{ "1g", 0, 1ULL << 30 },
+		{ "2T", 0, 2ULL << 40 },
+		{ "16777215T", 0, 16777215ULL << 40 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },
+		{ "+1", -EINVAL, 0 },
+		{ " 1", -EINVAL, 0 },
+		{ "1 ", -EINVAL, 0 },
+		{ "0x", -EINVAL, 0 },
+		{ "K", -EINVAL, 0 },
+		{ "1Q", -EINVAL, 0 },
+		{ "1KB", -EINVAL, 0 },
+		{ "0o10", -EINVAL, 0 },
+		{ "18446744073709551616", -EINVAL, 0 },
+		{ "16777216T", -EINVAL, 0 },
+	};
+	struct replay_settings s;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+
+		cr_expect_eq(rp_parse_u64(cases[i].s, &v), cases[i].rc, "'%s'", cases[i].s);
+		if (!cases[i].rc)
+			cr_expect_eq(v, cases[i].v, "'%s' gave %llu", cases[i].s,
+				     (unsigned long long)v);
+	}
+	/* Through the key=value parser, as --set and a trace's config= use it. */
+	replay_settings_default(&s);
+	cr_assert_eq(
+		rp_config_apply(NULL, NULL, &s, "fq.size=010 fq.timeout_ns=0x10", err, sizeof(err)),
+		0, "%s", err);
+	cr_expect_eq(s.fq_size, 10, "fq.size=010 is ten, not octal eight");
+	cr_expect_eq(s.fq_timeout_ns, 16);
+}
+
+/* ------------------------------------------------------------ tags and ids */
+
+static void parse(const char *text, struct rt_trace *t)
+{
+	struct rt_error err;
+	int rc;
+
+	rt_trace_init(t, NULL);
+	rc = rt_text_read(text, strlen(text), &(struct rt_read_opts){ .name = "inline" }, t, &err);
+	cr_assert_eq(rc, 0, "%s (line %llu)", err.msg, (unsigned long long)err.line);
+}
+
+#define HEADER "iommusim-trace v1\n"
+#define SETUP                                                            \
+	"iommu name=iommu0 vendor=vtd\n"                                 \
+	"device name=dev0 iommu=iommu0 bdf=0000:03:00.0 pasid_bits=20\n" \
+	"mmap pid=1 va=0x7f0000000000 len=16777216 prot=rw\n"
+#define HEAD HEADER SETUP
+
+Test(replay_engine, tags_survive_other_ioas_destroy_and_ids_are_reused)
+{
+	/* 40 tags (the table grows), alternating between IOAS 1 and 2. */
+	char text[8192];
+	struct replay_result r;
+	struct rt_trace t;
+	size_t n = 0;
+
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      HEAD "ioas_alloc id=1\nioas_alloc id=2\nattach dev=dev0 pt=2\n");
+	for (unsigned tag = 1; tag <= 40; tag++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "map ioas=%u iova=auto pid=1 va=0x%llx len=4096 "
+				      "flags=read,write tag=%u\n",
+				      tag & 1 ? 1 : 2, 0x7f0000000000ULL + tag * 4096ULL, tag);
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      /* IOAS 1 goes: tags 1, 3, ... 39 with it */
+			      "ioas_destroy id=1\n"
+			      /* 2 ok: 2, 40 and 20 were moved around the table */
+			      "dma dev=dev0 dir=read iova=0x10 len=64 tag=2\n"
+			      "dma dev=dev0 dir=read iova=0x10 len=64 tag=40\n"
+			      "dma dev=dev0 dir=write iova=0x800 len=64 tag=20\n"
+			      /* 3 refused: the tags of IOAS 1 are gone */
+			      "dma dev=dev0 dir=read iova=0x10 len=64 tag=1\n"
+			      "dma dev=dev0 dir=read iova=0x10 len=64 tag=39\n"
+			      "unmap ioas=2 iova=0 len=4096 tag=3\n"
+			      /* refused: IOAS 1 is no more */
+			      "map ioas=1 iova=auto pid=1 va=0x7f0000100000 len=4096 tag=50\n"
+			      /* id 1 and tag 1 again; tag 2 moves to IOAS 1 */
+			      "ioas_alloc id=1\n"
+			      "map ioas=1 iova=auto pid=1 va=0x7f0000100000 len=4096 "
+			      "flags=read,write tag=1\n"
+			      "map ioas=1 iova=auto pid=1 va=0x7f0000101000 len=8192 "
+			      "flags=read,write tag=2\n"
+			      "unmap ioas=1 iova=0 len=4096 tag=1\n"
+			      "unmap ioas=1 iova=0 len=8192 tag=2\n"
+			      /* the old mapping behind tag 2 in IOAS 2 is untouched */
+			      "dma dev=dev0 dir=read iova=0x20 len=64 tag=4\n");
+	cr_assert_lt(n, sizeof(text));
+	parse(text, &t);
+	run(&t, NULL, &r);
+	cr_expect_eq(r.maps, 42);
+	cr_expect_eq(r.unmaps, 2);
+	cr_expect_eq(r.dma_events, 4);
+	cr_expect_eq(r.dma_ok, 4, "%llu faulted", (unsigned long long)r.dma_faulted);
+	cr_expect_eq(r.op_errors, 4);
+	cr_expect_eq(r.op_errors_by_kind[RT_EV_DMA], 2);
+	cr_expect_eq(r.op_errors_by_kind[RT_EV_UNMAP], 1);
+	cr_expect_eq(r.op_errors_by_kind[RT_EV_MAP], 1);
+	cr_expect_eq(r.first_op_error, -ENOENT);
+	cr_expect_eq(r.stale, 0);
+	replay_result_free(&r);
+	rt_trace_free(&t);
+}
+
+/* ------------------------------------------------------------ event trace */
+
+/* Run @t with its event trace written to memory (*out, to free); replay_run's code. */
+static int run_traced(const struct rt_trace *t, bool perfetto, const char *events, char *err,
+		      size_t errlen, char **out)
+{
+	struct replay_opts o = { .trace_perfetto = perfetto, .trace_events = events };
+	struct replay_config c;
+	struct replay_result r;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	o.trace_out = open_memstream(out, &len);
+	cr_assert_not_null(o.trace_out);
+	replay_config_init(&c);
+	rc = replay_run(t, &c, &o, &r, err, errlen);
+	replay_result_free(&r);
+	replay_config_free(&c);
+	cr_assert_eq(fclose(o.trace_out), 0);
+	cr_assert_not_null(*out);
+	return rc;
+}
+
+Test(replay_trace_out, bad_event_pattern_fails_the_run)
+{
+	struct rt_trace t;
+	char err[256], *out;
+
+	/* Starts with a time event: the machine comes up on a non-fatal kind. */
+	parse(HEADER "time ns=100\n" SETUP "ioas_alloc id=1\nattach dev=dev0 pt=1\n"
+		     "map ioas=1 iova=0x100000 pid=1 va=0x7f0000000000 len=4096 flags=read,write\n"
+		     "dma dev=dev0 dir=read iova=0x100000 len=64\n",
+	      &t);
+	for (int perfetto = 0; perfetto < 2; perfetto++) {
+		/* The catalogue's iommu:map, in each layout. */
+		const char *map = perfetto ? "\"name\": \"iommu:map\"" : ": map: IOMMU: iova=";
+
+		cr_expect_eq(run_traced(&t, perfetto, "iommu:map,nosuch:*", err, sizeof(err), &out),
+			     -EINVAL, "perfetto %d", perfetto);
+		cr_expect(strstr(err, "'iommu:map,nosuch:*'"), "%s", err);
+		cr_expect(strstr(err, "names no event"), "%s", err);
+		cr_expect_str_empty(out, "no fallback to the default set, no untraced run");
+		free(out);
+		cr_expect_eq(run_traced(&t, perfetto, "iommu:*,nosuch", NULL, 0, &out), -EINVAL,
+			     "fails without an error buffer too (perfetto %d)", perfetto);
+		free(out);
+		cr_expect_eq(run_traced(&t, perfetto, "iommu:map", err, sizeof(err), &out), 0, "%s",
+			     err);
+		cr_expect(strstr(out, map), "perfetto %d: %s", perfetto, out);
+		cr_expect(strstr(out, "replay:dma") || strstr(out, "\"name\": \"dma\""), "%s", out);
+		cr_expect_null(strstr(out, "iommufd:ioctl"), "only the events asked for");
+		free(out);
+		/* The default set has more than iommu:map. */
+		cr_expect_eq(run_traced(&t, perfetto, NULL, err, sizeof(err), &out), 0, "%s", err);
+		cr_expect(strstr(out, "iommufd:ioctl"), "perfetto %d: %s", perfetto, out);
+		free(out);
+	}
+	rt_trace_free(&t);
+}
+
+Test(replay_trace_out, pasid_zero_is_printed)
+{
+	struct rt_trace t;
+	char err[256], *out;
+
+	parse(HEAD "ioas_alloc id=1\nattach dev=dev0 pt=1\n"
+		   "map ioas=1 iova=0x100000 pid=1 va=0x7f0000000000 len=4096 flags=read,write\n"
+		   "dma dev=dev0 dir=read iova=0x100000 len=64\n"
+		   "dma dev=dev0 dir=read iova=0x100000 len=64 pasid=0\n"
+		   "dma dev=dev0 dir=read iova=0x100000 len=64 pasid=7\n",
+	      &t);
+	cr_assert_eq(run_traced(&t, false, NULL, err, sizeof(err), &out), 0, "%s", err);
+	cr_expect(strstr(out, "replay:dma: dev=dev0 pasid=none iova=0x0000000000100000"), "%s",
+		  out);
+	cr_expect(strstr(out, "replay:dma: dev=dev0 pasid=0 iova=0x0000000000100000"), "%s", out);
+	cr_expect(strstr(out, "replay:dma: dev=dev0 pasid=7 iova=0x0000000000100000"), "%s", out);
+	cr_expect_null(strstr(out, "pasid= "), "%s", out);
+	free(out);
+	rt_trace_free(&t);
+}
+
+Test(replay_trace_out, live_mappings_counter_follows_copy_and_destroy)
+{
+	static const char key[] = "\"name\": \"live_mappings\", \"args\": {\"value\": ";
+	static const int want[] = { 1, 2, 3, 2, 0 };
+	struct rt_trace t;
+	char err[256], *out, *p;
+	unsigned n = 0;
+
+	parse(HEAD "ioas_alloc id=1\nioas_alloc id=2\nattach dev=dev0 pt=1\n"
+		   "map ioas=1 iova=0x100000 pid=1 va=0x7f0000000000 len=8192 flags=read,write "
+		   "tag=1\n"
+		   "copy dst_ioas=2 dst_iova=0x200000 src_ioas=1 src_iova=0 len=8192 "
+		   "flags=read,write src_tag=1 dst_tag=2\n"
+		   "copy dst_ioas=2 dst_iova=auto src_ioas=1 src_iova=0x100000 len=4096 "
+		   "flags=read\n"
+		   "unmap ioas=1 iova=0x100000 len=8192\n"
+		   "ioas_destroy id=2\n",
+	      &t);
+	cr_assert_eq(run_traced(&t, true, NULL, err, sizeof(err), &out), 0, "%s", err);
+	for (p = strstr(out, key); p; p = strstr(p + 1, key)) {
+		int v = atoi(p + sizeof(key) - 1);
+
+		cr_assert_lt(n, sizeof(want) / sizeof(want[0]), "extra value %d", v);
+		cr_expect_eq(v, want[n], "value %u: %d, want %d", n, v, want[n]);
+		n++;
+	}
+	cr_expect_eq(n, sizeof(want) / sizeof(want[0]), "%u live_mappings values", n);
+	free(out);
+	rt_trace_free(&t);
 }

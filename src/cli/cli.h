@@ -7,7 +7,10 @@
 #ifndef IOMMUSIM_CLI_H
 #define IOMMUSIM_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
+
+#include <iommusim/replay_trace.h>
 
 enum cli_exit {
 	CLI_EXIT_OK = 0,
@@ -30,5 +33,16 @@ int cli_replay(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_merge(int argc, char **argv);
 int cli_shrink(int argc, char **argv);
+
+/*
+ * Shared by the commands that read traces (cmd_replay.c). cli_load_trace()
+ * reads @path into @t (initialised here; freed on failure), reporting errors
+ * and skipped lines on stderr as "iommusim CMD: ...", and returns an exit
+ * code; @stats (may be NULL) gets the Linux importer's line counts.
+ * cli_parse_format() maps auto|text|binary|linux to @out: 0 or -EINVAL.
+ */
+int cli_load_trace(const char *cmd, const char *path, enum rt_format fmt, bool skip_bad,
+		   struct rt_trace *t, struct rt_linux_stats *stats);
+int cli_parse_format(const char *s, enum rt_format *out);
 
 #endif /* IOMMUSIM_CLI_H */

@@ -45,28 +45,17 @@ int cli_convert(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum rt_format from = RT_FMT_AUTO, to = RT_FMT_AUTO;
-	struct rt_read_opts ro = { 0 };
 	struct rt_linux_stats st = { 0 };
-	struct rt_error err;
 	struct rt_trace t;
-	bool redact = false, verbose = false;
+	bool redact = false, verbose = false, skip_bad = false;
 	uint64_t key = 0;
-	char msg[512];
 	int c, ret;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case O_FROM:
-			if (!strcmp(optarg, "auto"))
-				from = RT_FMT_AUTO;
-			else if (!strcmp(optarg, "text"))
-				from = RT_FMT_TEXT;
-			else if (!strcmp(optarg, "binary"))
-				from = RT_FMT_BINARY;
-			else if (!strcmp(optarg, "linux"))
-				from = RT_FMT_LINUX;
-			else {
+			if (cli_parse_format(optarg, &from)) {
 				fprintf(stderr, "iommusim convert: --from: expected auto, text, "
 						"binary or linux\n");
 				return CLI_EXIT_USAGE;
@@ -84,7 +73,7 @@ int cli_convert(int argc, char **argv)
 			}
 			break;
 		case O_SKIP:
-			ro.skip_bad = true;
+			skip_bad = true;
 			break;
 		case O_REDACT:
 			redact = true;
@@ -117,20 +106,9 @@ int cli_convert(int argc, char **argv)
 			"iommusim convert: expected IN and OUT (try 'iommusim convert --help')\n");
 		return CLI_EXIT_USAGE;
 	}
-	rt_trace_init(&t, NULL);
-	ret = rt_read_file(argv[optind], from, &ro, &t, &st, &err);
-	if (ret || err.skipped) {
-		rt_error_format(&err, msg, sizeof(msg));
-		if (ret)
-			fprintf(stderr, "iommusim convert: %s\n", msg);
-		else
-			fprintf(stderr, "iommusim convert: skipped %llu bad line(s); first: %s\n",
-				(unsigned long long)err.skipped, msg);
-	}
-	if (ret) {
-		rt_trace_free(&t);
-		return ret == -ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
-	}
+	ret = cli_load_trace("convert", argv[optind], from, skip_bad, &t, &st);
+	if (ret)
+		return ret;
 	if (verbose && st.lines)
 		fprintf(stderr,
 			"iommusim convert: %llu lines: %llu parsed, %llu header, %llu unrelated, "

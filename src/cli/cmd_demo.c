@@ -271,6 +271,7 @@ struct demo_col {
 	struct replay_result r;
 };
 
+/* Read or generate @t; on failure @t is freed. */
 static int demo_load(const char *path, enum rt_gen_kind kind, uint64_t count, struct rt_trace *t)
 {
 	struct rt_read_opts ro = { .name = path };
@@ -286,6 +287,7 @@ static int demo_load(const char *path, enum rt_gen_kind kind, uint64_t count, st
 	if (err.code != -ENOENT && access(path, F_OK) == 0) {
 		rt_error_format(&err, msg, sizeof(msg));
 		fprintf(stderr, "iommusim demo: %s\n", msg);
+		rt_trace_free(t);
 		return CLI_EXIT_INPUT;
 	}
 	rt_trace_free(t);
@@ -294,6 +296,7 @@ static int demo_load(const char *path, enum rt_gen_kind kind, uint64_t count, st
 	p.count = count;
 	if (rt_gen(kind, &p, t)) {
 		fprintf(stderr, "iommusim demo: cannot generate %s\n", path);
+		rt_trace_free(t);
 		return CLI_EXIT_INTERNAL;
 	}
 	printf("(%s not found: generated with `iommusim gen %s -n %llu`)\n", path,
@@ -301,7 +304,13 @@ static int demo_load(const char *path, enum rt_gen_kind kind, uint64_t count, st
 	return 0;
 }
 
-static int demo_runs(const struct rt_trace *t, struct demo_col *cols, unsigned *ncols)
+/*
+ * One column per model and invalidation mode, sized from the model count.
+ * *@cols is set whenever it was allocated, also on failure, and every column
+ * up to *@ncols holds a result demo_cols_free() may free (zeroed by calloc,
+ * or filled by replay_run(), which also leaves a failed run's freeable).
+ */
+static int demo_runs(const struct rt_trace *t, struct demo_col **cols, unsigned *ncols)
 {
 	const struct replay_model *const *models;
 	size_t nm;
@@ -309,9 +318,14 @@ static int demo_runs(const struct rt_trace *t, struct demo_col *cols, unsigned *
 
 	models = replay_models(&nm);
 	*ncols = 0;
+	*cols = calloc(nm * 2, sizeof(**cols));
+	if (!*cols) {
+		fprintf(stderr, "iommusim demo: out of memory\n");
+		return CLI_EXIT_INTERNAL;
+	}
 	for (size_t i = 0; i < nm; i++)
 		for (int lazy = 0; lazy < 2; lazy++) {
-			struct demo_col *c = &cols[(*ncols)++];
+			struct demo_col *c = &(*cols)[(*ncols)++];
 			struct replay_config cfg;
 			int rc;
 
@@ -331,6 +345,13 @@ static int demo_runs(const struct rt_trace *t, struct demo_col *cols, unsigned *
 			}
 		}
 	return 0;
+}
+
+static void demo_cols_free(struct demo_col *cols, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		replay_result_free(&cols[i].r);
+	free(cols);
 }
 
 static void demo_table(const char *title, struct demo_col *cols, unsigned n)
@@ -372,7 +393,7 @@ static void demo_table(const char *title, struct demo_col *cols, unsigned n)
 
 static int demo_replay(const char *trace_path)
 {
-	struct demo_col cols[16], mixc[16];
+	struct demo_col *cols = NULL, *mixc = NULL;
 	unsigned n = 0, nmix = 0, bad = 0;
 	struct rt_trace t, mix;
 	int rc;
@@ -381,14 +402,14 @@ static int demo_replay(const char *trace_path)
 	rc = demo_load(trace_path, RT_GEN_NVME, 2500, &t);
 	if (rc)
 		return rc;
-	rc = demo_runs(&t, cols, &n);
+	rc = demo_runs(&t, &cols, &n);
 	if (rc)
-		goto out_t;
+		goto out_cols;
 	demo_table(trace_path, cols, n);
 	rc = demo_load("traces/mix.trace", RT_GEN_MIX, 5000, &mix);
 	if (rc)
 		goto out_cols;
-	rc = demo_runs(&mix, mixc, &nmix);
+	rc = demo_runs(&mix, &mixc, &nmix);
 	if (rc)
 		goto out_mix;
 	demo_table("traces/mix.trace (DMA after unmap, detach churn)", mixc, nmix);
@@ -408,13 +429,10 @@ static int demo_replay(const char *trace_path)
 	       "gives the same numbers as JSON, `iommusim info` lists every knob.\n");
 	rc = bad ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 out_mix:
-	for (unsigned i = 0; i < nmix; i++)
-		replay_result_free(&mixc[i].r);
+	demo_cols_free(mixc, nmix);
 	rt_trace_free(&mix);
 out_cols:
-	for (unsigned i = 0; i < n; i++)
-		replay_result_free(&cols[i].r);
-out_t:
+	demo_cols_free(cols, n);
 	rt_trace_free(&t);
 	return rc;
 }

@@ -107,16 +107,19 @@ static const struct option long_opts[] = {
 /* ------------------------------------------------------------ shared helpers */
 
 int cli_load_trace(const char *cmd, const char *path, enum rt_format fmt, bool skip_bad,
-		   struct rt_trace *t)
+		   struct rt_trace *t, struct rt_linux_stats *stats)
 {
 	struct rt_read_opts ro = { .name = path, .skip_bad = skip_bad };
-	struct rt_linux_stats st;
+	struct rt_linux_stats local;
 	struct rt_error err;
 	char msg[512];
 	int rc;
 
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats)); /* only Linux input fills it */
 	rt_trace_init(t, NULL);
-	rc = rt_read_file(path, fmt, &ro, t, &st, &err);
+	rc = rt_read_file(path, fmt, &ro, t, stats, &err);
 	if (rc || err.skipped) {
 		rt_error_format(&err, msg, sizeof(msg));
 		if (rc)
@@ -257,6 +260,60 @@ static int plot(const char *png, const char *metric, const struct replay_sweep *
 	return CLI_EXIT_OK;
 }
 
+/* ------------------------------------------------------------ settings */
+
+/*
+ * One setting as given on the command line: -s KEY=V, or a shorthand (--iotlb,
+ * --inval, --seed) and its value. The key=value text is built once the whole
+ * command line is parsed (--iotlb's key depends on --model, which may come
+ * later), at the length it needs.
+ */
+struct setting {
+	int opt; /* 's', OPT_IOTLB, OPT_INVAL or OPT_SEED */
+	const char *val; /* optarg */
+	char *text; /* "key=value", malloc'd */
+};
+
+/*
+ * The model whose IOTLB knob --iotlb sets: --model's, else the first model.
+ * The trace's own vendor is not known here: settings are checked, and
+ * --emit-jobs writes its jobs, before the trace is read (no helper finds a
+ * trace's model before replay_run()). replay_models()[0] is also the model
+ * the engine uses for a trace that names none (Linux traces).
+ */
+static const struct replay_model *iotlb_model(const struct replay_model *chosen)
+{
+	size_t n;
+
+	return chosen ? chosen : replay_models(&n)[0];
+}
+
+static char *setting_text(const struct setting *s, const struct replay_model *chosen)
+{
+	const char *key;
+	size_t len;
+	char *t;
+
+	switch (s->opt) {
+	case OPT_IOTLB:
+		key = iotlb_model(chosen)->iotlb_key;
+		break;
+	case OPT_INVAL:
+		key = "inval";
+		break;
+	case OPT_SEED:
+		key = "seed";
+		break;
+	default:
+		return strdup(s->val);
+	}
+	len = strlen(key) + 1 + strlen(s->val) + 1;
+	t = malloc(len);
+	if (t)
+		snprintf(t, len, "%s=%s", key, s->val);
+	return t;
+}
+
 /* ------------------------------------------------------------ emit-jobs */
 
 static void shell_quote(FILE *f, const char *s)
@@ -276,7 +333,27 @@ static void shell_quote(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
-static int emit_jobs(const char *file, const char *dir, int argc, char **argv, unsigned jobs)
+/*
+ * What an emitted job runs: the parsed command line minus what only the sweep
+ * runner uses (--emit-jobs, --job-dir, --job, --plot, --metric, --threads,
+ * --output, --json, --no-progress), rebuilt from the parsed values rather
+ * than filtered out of argv, so abbreviated (`--emi`), attached (`-t8`) and
+ * `--opt=value` spellings all come out the same.
+ */
+struct job_cmd {
+	const char *model, *format, *trace_out, *trace_events, *trace;
+	bool skip_bad;
+	const struct setting *sets; /* the settings as key=value text, in order */
+	unsigned nsets;
+};
+
+static void emit_opt(FILE *f, const char *opt, const char *val)
+{
+	fprintf(f, " %s ", opt);
+	shell_quote(f, val);
+}
+
+static int emit_jobs(const char *file, const char *dir, const struct job_cmd *jc, unsigned jobs)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -291,35 +368,28 @@ static int emit_jobs(const char *file, const char *dir, int argc, char **argv, u
 	else
 		self[n] = 0;
 	for (unsigned j = 0; j < jobs; j++) {
-		char out[PATH_MAX];
-
 		shell_quote(f, self);
 		fputs(" replay", f);
-		/* The same command line minus what only the sweep runner uses. */
-		for (int i = 1; i < argc; i++) {
-			const char *a = argv[i];
-			bool drop1 = !strcmp(a, "--emit-jobs") || !strcmp(a, "--job-dir") ||
-				     !strcmp(a, "--plot") || !strcmp(a, "--threads") ||
-				     !strcmp(a, "-t") || !strcmp(a, "-o") ||
-				     !strcmp(a, "--output") || !strcmp(a, "--metric");
-			bool drop0 = !strncmp(a, "--emit-jobs=", 12) ||
-				     !strncmp(a, "--job-dir=", 10) || !strncmp(a, "--plot=", 7) ||
-				     !strncmp(a, "--threads=", 10) || !strncmp(a, "--output=", 9) ||
-				     !strncmp(a, "--metric=", 9) || !strcmp(a, "-j") ||
-				     !strcmp(a, "--json") || !strcmp(a, "--no-progress");
-
-			if (drop1) {
-				i++;
-				continue;
-			}
-			if (drop0)
-				continue;
-			fputc(' ', f);
-			shell_quote(f, a);
-		}
-		snprintf(out, sizeof(out), "%s/job-%04u.json", dir, j);
+		if (jc->model)
+			emit_opt(f, "--model", jc->model);
+		/* In the given order: a later setting wins, and axes keep their order. */
+		for (unsigned i = 0; i < jc->nsets; i++)
+			emit_opt(f, "--set", jc->sets[i].text);
+		if (jc->format)
+			emit_opt(f, "--format", jc->format);
+		if (jc->skip_bad)
+			fputs(" --skip-bad", f);
+		if (jc->trace_out)
+			emit_opt(f, "--trace-out", jc->trace_out);
+		if (jc->trace_events)
+			emit_opt(f, "--trace-events", jc->trace_events);
 		fprintf(f, " --no-progress --json --job %u -o ", j);
-		shell_quote(f, out);
+		/* Quoted apart, so no length limit: the shell joins 'a dir'/job-0000.json. */
+		shell_quote(f, dir);
+		fprintf(f, "/job-%04u.json ", j);
+		if (jc->trace[0] == '-' && jc->trace[1])
+			fputs("-- ", f); /* a trace named like an option */
+		shell_quote(f, jc->trace);
 		fputc('\n', f);
 	}
 	if (f != stdout && fclose(f)) {
@@ -342,9 +412,8 @@ int cli_replay(int argc, char **argv)
 {
 	const char *out_path = NULL, *plot_path = NULL, *metric = "iotlb_hit_rate";
 	const char *emit = NULL, *job_dir = ".", *trace_out = NULL, *trace_events = NULL;
-	const char *model_name = NULL, *trace_path;
-	char *sets[64];
-	char synth[64][160]; /* --iotlb/--inval/--seed as settings */
+	const char *model_name = NULL, *format_name = NULL, *trace_path;
+	struct setting *sets; /* -s/--iotlb/--inval/--seed in order; at most one per argv word */
 	unsigned nsets = 0, threads = 0;
 	bool json = false, skip_bad = false, no_progress = false;
 	long job = -1;
@@ -356,6 +425,13 @@ int cli_replay(int argc, char **argv)
 	FILE *out = stdout, *tout = NULL;
 	int c, ret = CLI_EXIT_OK, rc;
 
+	sets = calloc((size_t)argc, sizeof(*sets));
+	if (!sets) {
+		fprintf(stderr, "iommusim replay: out of memory\n");
+		return CLI_EXIT_INTERNAL;
+	}
+	replay_config_init(&cfg);
+	replay_sweep_init(&sw);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":m:s:jo:t:f:h", long_opts, NULL)) != -1) {
@@ -367,20 +443,8 @@ int cli_replay(int argc, char **argv)
 		case OPT_IOTLB:
 		case OPT_INVAL:
 		case OPT_SEED:
-			if (nsets == 64) {
-				fprintf(stderr, "iommusim replay: too many settings\n");
-				return CLI_EXIT_USAGE;
-			}
-			if (c == 's') {
-				sets[nsets++] = optarg;
-				break;
-			}
-			snprintf(synth[nsets], sizeof(synth[nsets]), "%s=%s",
-				 c == OPT_IOTLB	  ? "\x01iotlb"
-				 : c == OPT_INVAL ? "inval"
-						  : "seed",
-				 optarg);
-			sets[nsets] = synth[nsets];
+			sets[nsets].opt = c;
+			sets[nsets].val = optarg;
 			nsets++;
 			break;
 		case 'j':
@@ -395,7 +459,8 @@ int cli_replay(int argc, char **argv)
 
 			if (*end || !v || v > 4096) {
 				fprintf(stderr, "iommusim replay: --threads: expected 1..4096\n");
-				return CLI_EXIT_USAGE;
+				ret = CLI_EXIT_USAGE;
+				goto out;
 			}
 			threads = (unsigned)v;
 			break;
@@ -418,7 +483,8 @@ int cli_replay(int argc, char **argv)
 			job = strtol(optarg, &end, 10);
 			if (*end || job < 0) {
 				fprintf(stderr, "iommusim replay: --job: expected a job number\n");
-				return CLI_EXIT_USAGE;
+				ret = CLI_EXIT_USAGE;
+				goto out;
 			}
 			break;
 		}
@@ -433,8 +499,10 @@ int cli_replay(int argc, char **argv)
 				fprintf(stderr,
 					"iommusim replay: --format: expected auto, text, binary "
 					"or linux\n");
-				return CLI_EXIT_USAGE;
+				ret = CLI_EXIT_USAGE;
+				goto out;
 			}
+			format_name = optarg;
 			break;
 		case OPT_SKIP_BAD:
 			skip_bad = true;
@@ -444,28 +512,29 @@ int cli_replay(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return CLI_EXIT_OK;
+			goto out;
 		case ':':
 			fprintf(stderr, "iommusim replay: option '%s' needs a value\n",
 				argv[optind - 1]);
-			return CLI_EXIT_USAGE;
+			ret = CLI_EXIT_USAGE;
+			goto out;
 		default:
 			fprintf(stderr,
 				"iommusim replay: unknown option '%s' (try 'iommusim replay "
 				"--help')\n",
 				argv[optind - 1]);
-			return CLI_EXIT_USAGE;
+			ret = CLI_EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (optind + 1 != argc) {
 		fprintf(stderr,
 			"iommusim replay: expected one TRACE (try 'iommusim replay --help')\n");
-		return CLI_EXIT_USAGE;
+		ret = CLI_EXIT_USAGE;
+		goto out;
 	}
 	trace_path = argv[optind];
 
-	replay_config_init(&cfg);
-	replay_sweep_init(&sw);
 	if (model_name) {
 		cfg.model = replay_model_find(model_name);
 		if (!cfg.model) {
@@ -478,24 +547,16 @@ int cli_replay(int argc, char **argv)
 	}
 	/* Settings: plain ones into the base configuration, lists into sweep axes. */
 	for (unsigned i = 0; i < nsets; i++) {
-		const char *s = sets[i];
-		char key[600];
-
-		if (s[0] == '\x01') {
-			const struct replay_model *m = cfg.model;
-
-			if (!m) {
-				size_t n;
-
-				m = replay_models(&n)[0];
-			}
-			snprintf(key, sizeof(key), "%s%s", m->iotlb_key, s + 6);
-			s = key;
+		sets[i].text = setting_text(&sets[i], cfg.model);
+		if (!sets[i].text) {
+			fprintf(stderr, "iommusim replay: out of memory\n");
+			ret = CLI_EXIT_INTERNAL;
+			goto out;
 		}
-		if (strchr(s, ','))
-			rc = replay_sweep_add(&sw, s, err, sizeof(err));
+		if (strchr(sets[i].text, ','))
+			rc = replay_sweep_add(&sw, sets[i].text, err, sizeof(err));
 		else
-			rc = replay_config_set(&cfg, s, err, sizeof(err));
+			rc = replay_config_set(&cfg, sets[i].text, err, sizeof(err));
 		if (rc) {
 			fprintf(stderr, "iommusim replay: %s\n", err);
 			ret = rc == -ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
@@ -503,7 +564,18 @@ int cli_replay(int argc, char **argv)
 		}
 	}
 	if (emit) {
-		ret = emit_jobs(emit, job_dir, argc, argv, replay_sweep_jobs(&sw));
+		const struct job_cmd jc = {
+			.model = model_name,
+			.format = format_name,
+			.trace_out = trace_out,
+			.trace_events = trace_events,
+			.trace = trace_path,
+			.skip_bad = skip_bad,
+			.sets = sets,
+			.nsets = nsets,
+		};
+
+		ret = emit_jobs(emit, job_dir, &jc, replay_sweep_jobs(&sw));
 		goto out;
 	}
 	if (job >= 0 && (unsigned long)job >= replay_sweep_jobs(&sw)) {
@@ -518,7 +590,7 @@ int cli_replay(int argc, char **argv)
 		ret = CLI_EXIT_USAGE;
 		goto out;
 	}
-	ret = cli_load_trace("replay", trace_path, fmt, skip_bad, &t);
+	ret = cli_load_trace("replay", trace_path, fmt, skip_bad, &t, NULL);
 	if (ret)
 		goto out;
 	if (out_path) {
@@ -645,5 +717,8 @@ out_trace:
 out:
 	replay_sweep_free(&sw);
 	replay_config_free(&cfg);
+	for (unsigned i = 0; i < nsets; i++)
+		free(sets[i].text);
+	free(sets);
 	return ret;
 }

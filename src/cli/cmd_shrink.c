@@ -13,10 +13,6 @@
 
 #include "cli.h"
 
-int cli_load_trace(const char *cmd, const char *path, enum rt_format fmt, bool skip_bad,
-		   struct rt_trace *t);
-int cli_parse_format(const char *s, enum rt_format *out);
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -124,7 +120,7 @@ int cli_shrink(int argc, char **argv)
 		ret = CLI_EXIT_USAGE;
 		goto out_cfg;
 	}
-	ret = cli_load_trace("shrink", argv[optind], fmt, false, &t);
+	ret = cli_load_trace("shrink", argv[optind], fmt, false, &t, NULL);
 	if (ret)
 		goto out_cfg;
 	rt_trace_init(&out, NULL);

@@ -7,11 +7,13 @@
  *  - unknown keys exit 3 naming the key; `info` lists the VT-d keys;
  *  - --json is byte-identical across runs and equals the golden file;
  *  - --emit-jobs, running the emitted lines and `merge` give the same bytes
- *    (JSON) and the same table as the sweep itself;
+ *    (JSON) and the same table as the sweep itself, also when the options
+ *    were abbreviated (--emi, --thr, -t8); long value lists and many
+ *    settings are neither truncated nor limited;
  *  - --trace-out FILE.json is valid JSON (python3 -m json.tool) with DMA
  *    spans; the ftrace text has replay:dma lines;
  *  - shrink reduces a faulting trace and exits 1 when the condition is absent;
- *  - the demo passes its own checks.
+ *  - the demo passes its own checks, and exits 3 when a run fails.
  * Needs the iommusim program built in the build directory.
  */
 #include <criterion/criterion.h>
@@ -235,6 +237,117 @@ Test(replay_cli, emitted_jobs_merge_to_the_sweep)
 	free(mt);
 }
 
+static unsigned count_lines(const char *s)
+{
+	unsigned n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+Test(replay_cli, long_settings_are_not_truncated)
+{
+	static const char *const pol[] = { "lru", "rr", "random" };
+	char list[1024] = "", last[32] = "", *o, *line;
+	unsigned n = 0;
+	size_t len = 0;
+
+	/* 48 distinct geometries, ~500 characters: far past any fixed buffer. */
+	for (unsigned sets = 1; sets <= 128; sets *= 2)
+		for (unsigned ways = 8; ways <= 16; ways *= 2)
+			for (unsigned p = 0; p < 3; p++) {
+				snprintf(last, sizeof(last), "%ux%u:%s", sets, ways, pol[p]);
+				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+							n++ ? "," : "", last);
+			}
+	cr_assert_gt(len, 400);
+	cr_assert_eq(sh(BIN " replay traces/nvme-4k.trace --iotlb %s --emit-jobs - --job-dir %s",
+			list, tmpdir),
+		     0);
+	o = out_text();
+	cr_expect_eq(count_lines(o), n, "one job per value (%u):\n%s", n, o);
+	for (line = o; *line; line = strchr(line, '\n') + 1) {
+		char *nl = strchr(line, '\n');
+
+		*nl = 0;
+		cr_expect(strstr(line, list), "the whole list in every job: %s", line);
+		*nl = '\n';
+	}
+	free(o);
+	/* The last value is a real sweep point, and it is the last job. */
+	cr_assert_eq(sh(BIN " replay --json --job %u --iotlb %s tests/golden/replay/basic.trace",
+			n - 1, list),
+		     0);
+	o = out_text();
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "\"params\": {\"vtd.iotlb\": \"%s\"}", last);
+		cr_expect(strstr(o, want), "%s in:\n%s", want, o);
+		snprintf(want, sizeof(want), "\"jobs\": %u,", n);
+		cr_expect(strstr(o, want), "%s in:\n%s", want, o);
+	}
+	free(o);
+	/* No fixed limit on the number of settings either; the last one wins. */
+	{
+		char many[1024] = "";
+
+		len = 0;
+		for (unsigned i = 0; i < 80; i++)
+			len += (size_t)snprintf(many + len, sizeof(many) - len, " --seed %u",
+						i == 79 ? 7 : 1);
+		cr_assert_eq(sh(BIN " replay --json%s tests/golden/replay/basic.trace", many), 0);
+		o = out_text();
+		cr_expect(strstr(o, "\"seed\": 7,"), "%s", o);
+		free(o);
+	}
+}
+
+Test(replay_cli, emitted_jobs_from_abbreviated_options)
+{
+	const char *sweep = "traces/mix.trace --inval strict,lazy --mod vtd --form=text --skip";
+	static const char *const gone[] = {
+		" --emi", " --thr",  " -t8",	 " --job-d", " --metr",
+		" --js ", " --outp", " --no-p ", " -t 2",    " --plot"
+	};
+	char *s, *o, *line;
+	unsigned j = 0;
+
+	cr_assert_eq(sh(BIN " replay --json %s", sweep), 0);
+	s = out_text();
+	/* Abbreviated, attached and --opt=value spellings of what the runner drops. */
+	cr_assert_eq(sh(BIN " replay %s --emi - --thr 4 -t8 -t 2 --job-d %s --metr lat_p99 --js "
+			    "--outp=%s/x --no-p",
+			sweep, tmpdir, tmpdir),
+		     0);
+	o = out_text();
+	cr_assert_eq(count_lines(o), 2, "%s", o);
+	for (line = o; *line; line = strchr(line, '\n') + 1, j++) {
+		char *nl = strchr(line, '\n'), want[160];
+
+		*nl = 0;
+		for (unsigned i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+			cr_expect(!strstr(line, gone[i]), "'%s' in: %s", gone[i], line);
+		snprintf(want, sizeof(want), " --json --job %u -o %s/job-%04u.json ", j, tmpdir, j);
+		cr_expect(strstr(line, want), "'%s' in: %s", want, line);
+		cr_expect(strstr(line, " --model vtd"), "%s", line);
+		cr_expect(strstr(line, " --set inval=strict,lazy"), "%s", line);
+		cr_expect(strstr(line, " --format text"), "%s", line);
+		cr_expect(strstr(line, " --skip-bad"), "%s", line);
+		cr_expect(strstr(line, " traces/mix.trace"), "%s", line);
+		*nl = '\n';
+	}
+	put("jobs.txt", o);
+	free(o);
+	cr_assert_eq(sh("sh %s/jobs.txt", tmpdir), 0);
+	cr_assert_eq(sh(BIN " merge %s/job-0001.json %s/job-0000.json", tmpdir, tmpdir), 0);
+	o = out_text();
+	cr_expect_str_eq(o, s, "merge of the jobs = the sweep's JSON");
+	free(o);
+	free(s);
+}
+
 Test(replay_cli, perfetto_trace_out_is_json)
 {
 	char *j, *t;
@@ -303,4 +416,16 @@ Test(replay_cli, demo_passes)
 	cr_expect(strstr(o, "stale-translation windows"));
 	cr_expect(!strstr(o, "FAIL"));
 	free(o);
+}
+
+Test(replay_cli, demo_run_failure_exits_3)
+{
+	char *e;
+
+	/* Every run of this trace fails; under ASan a leaked result fails the exit code. */
+	put("q.trace", "iommusim-trace v1\niommu name=i0 vendor=vtd config=\"vtd.qi=0\"\n");
+	cr_expect_eq(sh(BIN " demo --trace %s/q.trace", tmpdir), 3);
+	e = err_text();
+	cr_expect(strstr(e, "vtd strict: vtd.qi=0"), "stderr: %s", e);
+	free(e);
 }

@@ -44,9 +44,10 @@
  * liburcu's urcu-bp flavour (<urcu-bp.h>), the one that needs no
  * registration: DMA threads are the caller's. A driver that unlinks
  * translation-table pages the model may be walking returns them to the
- * machine only after an urcu-bp grace period (call_rcu or synchronize_rcu
- * from <urcu-bp.h>, after its invalidation wait), and waits for its
- * callbacks (rcu_barrier) before its instance or the machine goes away.
+ * machine only after an urcu-bp grace period (synchronize_rcu from
+ * <urcu-bp.h>, after its invalidation wait; call_rcu would return frames
+ * at a moment the run does not control, and later allocations, hence
+ * traces, would differ from run to run).
  * The section covers the model call only: interrupt handlers and page
  * requests run outside it, so they may wait for a grace period. Code that
  * holds an urcu-bp read lock itself must not call into a driver.

@@ -26,7 +26,7 @@
  * thread needs no registration, it is registered on its first read lock
  * and unregistered at exit, which suits DMA on any caller thread). A driver
  * returns a table page to the machine only after a grace period
- * (call_rcu/synchronize_rcu of urcu-bp), so a walk never reads a frame
+ * (synchronize_rcu of urcu-bp), so a walk never reads a frame
  * that was reused. The section covers the translation only, not the data
  * move nor interrupt delivery (a handler may call the driver, which may
  * wait for a grace period). Cost: inline, a TLS access and a counter

@@ -6,9 +6,10 @@
  * because a translation that began before the unlink may still read it.
  *
  *  - grace: a reader thread holds a read-side section (as a DMA
- *    translation does); the main thread unmaps a range whose level-1 table
- *    is unlinked and synced. The frame stays referenced until the reader
- *    leaves; after rcu_barrier() it is free. Domain free leaves no table.
+ *    translation does); another thread unmaps a range whose level-1 table
+ *    is unlinked and synced. The frame stays referenced, and the unmap does
+ *    not return, until the reader leaves; then the frame is free. Domain
+ *    free leaves no table.
  *  - large switch: a 2 MiB map over an emptied table (the old table freed
  *    synchronously) does not return, nor free the table, while a reader
  *    holds its section.
@@ -19,7 +20,7 @@
  *    device while a writer cycles them in turn (each slot mapping its own
  *    addresses, so a freed table page reused by the other slot shows up):
  *    4 KiB pages mapped, then either
- *    unmapped whole (the table goes through the freelist and call_rcu) or
+ *    unmapped whole (the table goes through the freelist and a grace period) or
  *    unmapped one by one and replaced by a 2 MiB page over the emptied
  *    table (the large-page switch frees it after synchronize_rcu); a
  *    scribbler thread takes free frames and fills them with entries that
@@ -184,17 +185,34 @@ static void holder_release(struct holder *h, pthread_t th)
 	pthread_join(th, NULL);
 }
 
+struct unmapper {
+	struct env *e;
+	size_t unmapped;
+	int done; /* atomic */
+};
+
+static void *unmap_slot(void *arg)
+{
+	struct unmapper *u = arg;
+
+	u->unmapped = iommu_unmap(u->e->d, SLOT, SZ_2M);
+	__atomic_store_n(&u->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
 Test(vtd_rcu, freed_table_waits_for_grace_period)
 {
 	struct holder h = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 	const struct timespec ms20 = { .tv_nsec = 20 * 1000 * 1000 };
+	struct unmapper u = { 0 };
 	struct hwm_xlate x;
-	pthread_t th;
+	pthread_t th, tu;
 	uint64_t pfn;
 	int i;
 	struct env e;
 
 	env_init(&e);
+	u.e = &e;
 	cr_assert_eq(iommu_map(e.d, SLOT, PA_SMALL, SZ_4K, IOMMU_READ), 0);
 	cr_assert_eq(plat_dev_translate(e.pd, SLOT, HWM_ACC_READ, PLAT_NO_PASID, &x), 0);
 	cr_assert_eq(x.status, HWM_XLATE_OK);
@@ -203,18 +221,22 @@ Test(vtd_rcu, freed_table_waits_for_grace_period)
 
 	holder_start(&h, &th);
 
-	/* The whole 2 MiB range: the level-1 table is unlinked, synced, retired. */
-	cr_assert_eq(iommu_unmap(e.d, SLOT, SZ_2M), SZ_2M);
-	cr_assert_eq(plat_dev_translate(e.pd, SLOT, HWM_ACC_READ, PLAT_NO_PASID, &x), 0);
-	cr_expect_neq(x.status, HWM_XLATE_OK, "unmapped IOVA still translates");
+	/* The whole 2 MiB range: the level-1 table is unlinked, synced, retired;
+	 * the unmap waits for the grace period before it returns the frame. */
+	cr_assert_eq(pthread_create(&tu, NULL, unmap_slot, &u), 0);
 	for (i = 0; i < 5; i++) {
 		nanosleep(&ms20, NULL);
 		cr_assert_eq(frame_refs(e.m, pfn), 1,
 			     "table frame returned while a reader is in its section");
 	}
+	cr_expect_eq(__atomic_load_n(&u.done, __ATOMIC_ACQUIRE), 0,
+		     "the unmap returned while a reader was in its section");
 
 	holder_release(&h, th);
-	rcu_barrier();
+	pthread_join(tu, NULL);
+	cr_assert_eq(u.unmapped, SZ_2M);
+	cr_assert_eq(plat_dev_translate(e.pd, SLOT, HWM_ACC_READ, PLAT_NO_PASID, &x), 0);
+	cr_expect_neq(x.status, HWM_XLATE_OK, "unmapped IOVA still translates");
 	cr_expect_eq(frame_refs(e.m, pfn), 0, "table frame not freed after the grace period");
 	env_fini(&e);
 }
@@ -439,7 +461,7 @@ Test(vtd_rcu, walks_never_see_reused_tables, .timeout = 120)
 					       SZ_4K, IOMMU_READ),
 				     0, "cycle %u", c);
 		if ((c / NSLOTS) & 1) {
-			/* Freelist path: the table is unlinked and retired through call_rcu. */
+			/* Freelist path: the table is unlinked, freed after a grace period. */
 			cr_assert_eq(iommu_unmap(e.d, base, SZ_2M), SZ_2M, "cycle %u", c);
 			continue;
 		}

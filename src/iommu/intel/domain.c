@@ -57,16 +57,15 @@
  * simulated memory (the model reads them through the bus, not through its
  * caches). Every translation of the DMA path runs in an urcu-bp read-side
  * critical section (src/machine/device.c, include/iommusim/platform.h), so
- * a freed table page is returned to the machine (mach_frame_put) only from
- * a call_rcu callback queued after the invalidation wait: once every walk
- * that could have seen the page is over. urcu-bp is the flavour because DMA
- * runs on the caller's threads, which register nothing. A freelist carries
- * its rcu_head and domain; dom->rcu_pending counts lists in flight, and
- * domain free waits for them (rcu_barrier) so no callback runs after the
- * domain, hence the driver and the machine, are gone. The two synchronous
- * paths (no memory for a freelist, the large-page switch) and domain free
- * use synchronize_rcu instead. Never call these with a read-side section
- * held (a DMA path never calls the driver from inside one).
+ * a freed table page is returned to the machine (mach_frame_put) only after
+ * the invalidation wait and then synchronize_rcu: once every walk that could
+ * have seen the page is over. Synchronously, not through call_rcu: the
+ * frames must come back at the same point of every run, or the frames later
+ * allocations get, and the trace, differ from run to run (determinism). A
+ * lazy flush waits one grace period for its whole queue. urcu-bp is the
+ * flavour because DMA runs on the caller's threads, which register nothing.
+ * Never call these with a read-side section held (a DMA path never calls
+ * the driver from inside one).
  *
  * Lazy mode (intel_iommu_options.lazy): iotlb_sync queues (range, freelist)
  * in a flush queue; when it is full (fq_size), when its oldest entry is
@@ -146,32 +145,21 @@ static void freelist_free_now(struct intel_domain *dom, struct intel_freelist *f
 	fault_free(fl);
 }
 
-static void freelist_rcu_cb(struct rcu_head *head)
-{
-	struct intel_freelist *fl = caa_container_of(head, struct intel_freelist, rcu);
-	struct intel_domain *dom = fl->dom;
-
-	freelist_free_now(dom, fl);
-	/* Last access to @dom: domain free may proceed once this reads 0. */
-	__atomic_sub_fetch(&dom->rcu_pending, 1, __ATOMIC_RELEASE);
-}
-
 /*
  * Release @fl after its invalidation completed: the pages go back to the
  * machine after an RCU grace period, when no translation that might have
- * read them is still walking.
+ * read them is still walking. Waited for here (synchronize_rcu), not left
+ * to a call_rcu callback: a callback thread returns the frames at a moment
+ * the run does not control, and the frames the next allocations get (the
+ * addresses in the trace) would change from run to run.
  */
 static void freelist_release(struct intel_domain *dom, struct intel_freelist *fl)
 {
 	if (!fl)
 		return;
-	if (!fl->n) {
-		fault_free(fl);
-		return;
-	}
-	fl->dom = dom;
-	__atomic_add_fetch(&dom->rcu_pending, 1, __ATOMIC_RELAXED);
-	call_rcu(&fl->rcu, freelist_rcu_cb);
+	if (fl->n)
+		synchronize_rcu();
+	freelist_free_now(dom, fl);
 }
 
 /*
@@ -216,11 +204,13 @@ static void fq_flush_locked(struct intel_domain *dom)
 		return;
 	rc = flush_all_locked(dom);
 	STAT_INC(dom->maker, fq_flushes);
+	if (!rc)
+		synchronize_rcu(); /* one grace period for the whole queue (freelist_release) */
 	for (i = 0; i < dom->fq_n; i++) {
 		struct intel_freelist *fl = dom->fq[i].fl;
 
 		if (!rc)
-			freelist_release(dom, fl);
+			freelist_free_now(dom, fl);
 		else
 			freelist_strand_locked(dom, fl);
 		dom->fq[i].fl = NULL;
@@ -788,12 +778,9 @@ static void intel_domain_free(struct iommu_domain *d)
 	pthread_mutex_unlock(&dom->lock);
 	/*
 	 * Detached, but a translation begun before the detach may still walk
-	 * the tables: wait it out, then wait for the callbacks already queued
-	 * (they use @dom).
+	 * the tables: wait it out.
 	 */
 	synchronize_rcu();
-	if (__atomic_load_n(&dom->rcu_pending, __ATOMIC_ACQUIRE))
-		rcu_barrier();
 	while ((fl = dom->stranded)) {
 		dom->stranded = fl->next;
 		freelist_free_now(dom, fl);

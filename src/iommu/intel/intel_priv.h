@@ -146,14 +146,11 @@ struct intel_dom_unit {
 
 /*
  * Table pages waiting for an invalidation to complete, then for an RCU
- * grace period (urcu-bp, see domain.c), before they are freed. @rcu and
- * @dom are used only once the list is handed to call_rcu (never grown after);
- * @next only once it is stranded (its invalidation failed), linking it on
- * intel_domain.stranded.
+ * grace period (urcu-bp, see domain.c), before they are freed. @next is
+ * used only once the list is stranded (its invalidation failed), linking it
+ * on intel_domain.stranded.
  */
 struct intel_freelist {
-	struct rcu_head rcu;
-	struct intel_domain *dom;
 	struct intel_freelist *next;
 	size_t n, cap;
 	uint64_t pfn[];
@@ -195,8 +192,6 @@ struct intel_domain {
 	 * their @next (pushing one allocates nothing); freed at domain free.
 	 */
 	struct intel_freelist *stranded;
-	/* atomic: freelists handed to call_rcu whose callback has not run yet */
-	uint64_t rcu_pending;
 };
 
 static inline struct intel_iommu *to_intel_iommu(struct iommu_device *d)

@@ -98,7 +98,6 @@ int plat_dev_add(struct plat_iommu *pi, const struct plat_dev_config *cfg, struc
 	}
 	d->next = pi->devs;
 	pi->devs = d;
-	pi->ndevs++;
 	pthread_mutex_unlock(&pi->dev_lock);
 	*out = d;
 	return 0;
@@ -116,7 +115,6 @@ void plat_dev_remove(struct plat_dev *d)
 	for (pp = &pi->devs; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;
-			pi->ndevs--;
 			break;
 		}
 	}
@@ -199,7 +197,13 @@ static int dev_hw_translate(struct hwm_iommu *hw, struct hwm_req *req, struct hw
 	return rc;
 }
 
-static int dev_translate(struct plat_dev *d, struct hwm_req *req, struct hwm_xlate *x)
+/*
+ * One translation for the device; on success adds the modelled time of its
+ * model calls to *ns_out. The caller counts it in d->stats (plat_dma once per
+ * transfer: the stats are one cache line shared by every DMA of the device).
+ */
+static int dev_translate(struct plat_dev *d, struct hwm_req *req, struct hwm_xlate *x,
+			 uint64_t *ns_out)
 {
 	struct hwm_iommu *hw = d->pi->hw;
 	uint64_t ns = 0;
@@ -220,8 +224,7 @@ static int dev_translate(struct plat_dev *d, struct hwm_req *req, struct hwm_xla
 		return rc;
 	ns += x->cost.ns;
 out:
-	STAT_ADD(d->stats.translations, 1);
-	STAT_ADD(d->stats.modelled_ns, ns);
+	*ns_out += ns;
 	return 0;
 }
 
@@ -229,13 +232,18 @@ int plat_dev_translate(struct plat_dev *d, uint64_t iova, uint32_t access, uint3
 		       struct hwm_xlate *out)
 {
 	struct hwm_req req;
+	uint64_t ns = 0;
 	int rc;
 
 	rc = dev_req_init(d, access, pasid, &req);
 	if (rc)
 		return rc;
 	req.iova = iova;
-	rc = dev_translate(d, &req, out);
+	rc = dev_translate(d, &req, out, &ns);
+	if (!rc) {
+		STAT_ADD(d->stats.translations, 1);
+		STAT_ADD(d->stats.modelled_ns, ns);
+	}
 	plat_iommu_deliver_irqs(d->pi);
 	return rc;
 }
@@ -247,6 +255,8 @@ static int plat_dma(struct plat_dev *d, uint64_t iova, void *buf, size_t len, ui
 	/* The bus carries the machine's trace context: no call to fetch it. */
 	struct trace_ctx *tc = d->pi->bus.trace;
 	const uint64_t iova0 = iova, len0 = len;
+	/* Counted here and added to d->stats once, before the transfer ends. */
+	uint64_t ntrans = 0, ns = 0, faults = 0;
 	struct hwm_xlate x;
 	struct hwm_req req;
 	uint8_t *p = buf;
@@ -264,11 +274,12 @@ static int plat_dma(struct plat_dev *d, uint64_t iova, void *buf, size_t len, ui
 		uint64_t psz, chunk;
 
 		req.iova = iova;
-		rc = dev_translate(d, &req, &x);
+		rc = dev_translate(d, &req, &x, &ns);
 		if (rc)
 			break;
+		ntrans++;
 		if (x.status != HWM_XLATE_OK) {
-			STAT_ADD(d->stats.faults, 1);
+			faults++;
 			if (fault)
 				*fault = x.fault;
 			rc = -EFAULT;
@@ -290,11 +301,18 @@ static int plat_dma(struct plat_dev *d, uint64_t iova, void *buf, size_t len, ui
 			rc = -EIO;
 			break;
 		}
-		STAT_ADD(d->stats.bytes, chunk);
 		iova += chunk;
 		p += chunk;
 		len -= chunk;
 	}
+	if (ntrans) {
+		STAT_ADD(d->stats.translations, ntrans);
+		STAT_ADD(d->stats.modelled_ns, ns);
+	}
+	if (len0 - len)
+		STAT_ADD(d->stats.bytes, len0 - len);
+	if (faults)
+		STAT_ADD(d->stats.faults, faults);
 	TRACE(tc, mach_dma_complete, TRACE_STR(hwm_vendor_name(d->pi->vendor)), d->rid, req.pasid,
 	      iova0, len0, TRACE_STR(write ? "write" : "read"), (uint64_t)(int64_t)rc, len0 - len);
 	plat_iommu_deliver_irqs(d->pi);

@@ -18,12 +18,9 @@
 
 #include "internal.h"
 
-/* Largest file: every page index must fit the table. */
-#define FILE_MAX_PAGES (1ULL << (9 * MACH_PT_LEVELS))
-
 static uint64_t size_pages(uint64_t size)
 {
-	return (size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_SHIFT;
+	return ALIGN_UP(size, MACH_PAGE_SIZE) >> MACH_PAGE_SHIFT;
 }
 
 int mach_file_create_internal(struct mach *m, uint64_t size, struct mach_file **out)
@@ -31,7 +28,7 @@ int mach_file_create_internal(struct mach *m, uint64_t size, struct mach_file **
 	struct mach_file *f;
 	int ret;
 
-	if (size_pages(size) > FILE_MAX_PAGES || size > UINT64_MAX - MACH_PAGE_SIZE)
+	if (size_pages(size) > MACH_FILE_MAX_PAGES || size > UINT64_MAX - MACH_PAGE_SIZE)
 		return -EINVAL;
 	f = fault_zalloc(m->fc, "mach.file_alloc", sizeof(*f));
 	if (!f)
@@ -117,7 +114,7 @@ int mach_file_truncate(struct mach_file *f, uint64_t size)
 {
 	struct mach *m = f->m;
 
-	if (size_pages(size) > FILE_MAX_PAGES || size > UINT64_MAX - MACH_PAGE_SIZE)
+	if (size_pages(size) > MACH_FILE_MAX_PAGES || size > UINT64_MAX - MACH_PAGE_SIZE)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&f->lock);
 	if (size < f->size) {
@@ -127,7 +124,7 @@ int mach_file_truncate(struct mach_file *f, uint64_t size)
 			int err;
 			uint64_t *s =
 				mach_pt_slot(m, &f->pc, size >> MACH_PAGE_SHIFT, 0, false, &err);
-			uint64_t e = s ? LOAD(*s) : 0;
+			uint64_t e = s ? READ_ONCE(*s) : 0;
 
 			if (e && m->ram) {
 				uint64_t off = size & (MACH_PAGE_SIZE - 1);
@@ -147,20 +144,17 @@ static int file_fault(void *arg, uint64_t idx, uint64_t *slot, uint64_t *entry)
 {
 	struct mach_file *f = arg;
 	uint64_t pfn;
-	bool won;
 	int ret = mach_frame_alloc_internal(f->m, 0, &pfn);
 
 	(void)idx;
 	if (ret)
 		return ret;
-	*entry = mach_pt_install(slot, (pfn << MACH_PAGE_SHIFT) | MACH_PT_LEAF, &won);
-	if (!won)
-		mach_frame_unref(f->m, pfn, 0, MACH_REF_ONE);
+	*entry = mach_pt_fill(f->m, slot, pfn, 0);
 	return 0;
 }
 
 long mach_file_pin_range(struct mach_file *f, uint64_t pgoff, uint64_t npages, uint64_t *pfns,
-			 int beyond_err, uint64_t *pinned_delta)
+			 int beyond_err, struct mach_pin_delta *pinned_delta)
 {
 	long ret;
 
@@ -177,7 +171,7 @@ long mach_file_pin_pages(struct mach_file *f, uint64_t pgoff, uint64_t npages, u
 			 uint64_t *pfns)
 {
 	struct mach *m = f->m;
-	uint64_t delta = 0;
+	struct mach_pin_delta delta = { 0 };
 	long ret;
 
 	if (flags & ~MACH_PIN_WRITE)
@@ -186,8 +180,13 @@ long mach_file_pin_pages(struct mach_file *f, uint64_t pgoff, uint64_t npages, u
 		return 0;
 	TRACE(m->tc, mach_pin, 0, pgoff << MACH_PAGE_SHIFT, npages, flags);
 	ret = mach_file_pin_range(f, pgoff, npages, pfns, -EINVAL, &delta);
-	__atomic_fetch_add(&m->pinned_frames, delta, __ATOMIC_RELAXED);
-	return ret < 0 ? ret : (long)npages;
+	if (delta.newly)
+		__atomic_fetch_add(&m->pinned_frames, delta.newly, __ATOMIC_RELAXED);
+	if (ret < 0) {
+		mach_unpin_internal(m, pfns, delta.pages);
+		return ret;
+	}
+	return (long)npages;
 }
 
 /* Copy within one page of the file through a mapping; f->lock taken here. */

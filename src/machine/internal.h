@@ -74,15 +74,10 @@
 #include <iommusim/machine.h>
 #include <iommusim/trace.h>
 
-#define MACH_LIKELY(x) __builtin_expect(!!(x), 1)
-#define MACH_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define MACH_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MACH_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define MACH_ALIGNED(x, a) (((uint64_t)(x) & ((uint64_t)(a)-1)) == 0)
+#include "lib/util.h"
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* Acquire/release forms of util.h's READ_ONCE/WRITE_ONCE. */
 #define LOAD_ACQ(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define STORE_REL(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
 /* Virtual addresses and file offsets are limited to 57 bits (5-level paging). */
@@ -123,7 +118,6 @@ struct mach_hframe {
 struct mach_freelist {
 	pthread_mutex_t lock;
 	uint32_t head;
-	uint64_t count;
 };
 
 /* Whole 2 MiB blocks [next, end) of a partial 1 GiB section never used yet. */
@@ -141,6 +135,8 @@ struct mach_pt {
 };
 #define MACH_PT_LEVELS 5
 #define MACH_PT_LEAF 1ULL
+/* Largest file (and file page reachable by a mapping): every page index must fit the table. */
+#define MACH_FILE_MAX_PAGES (1ULL << (9 * MACH_PT_LEVELS))
 
 struct mach_user {
 	struct mach *m;
@@ -159,7 +155,7 @@ enum mach_region_kind {
 
 struct mach_region {
 	uint64_t start, end; /* page aligned, end exclusive */
-	unsigned prot, flags;
+	unsigned prot;
 	unsigned order; /* 0, 9 or 18: the frame size backing the region */
 	enum mach_region_kind kind;
 	struct mach_file *file; /* a reference, for FILE_* kinds */
@@ -231,6 +227,12 @@ struct mach_free_batch {
 	uint32_t pfn[MACH_FREE_BATCH];
 };
 
+/* What a pin call has taken so far (see mach_pt_pin). */
+struct mach_pin_delta {
+	uint64_t pages; /* pfns[] entries pinned */
+	uint64_t newly; /* frames whose pin count left 0: for m->pinned_frames */
+};
+
 /* mem.c */
 int mach_frame_alloc_internal(struct mach *m, unsigned order, uint64_t *pfn);
 void mach_frame_unref(struct mach *m, uint64_t head, unsigned order, uint64_t sub);
@@ -256,18 +258,18 @@ static inline uint64_t mach_frame_head(struct mach *m, uint64_t pfn, unsigned *o
 	uint64_t h;
 	uint32_t s;
 
-	if (MACH_UNLIKELY(mach_pfn_is_host(m, pfn))) {
+	if (unlikely(mach_pfn_is_host(m, pfn))) {
 		*order = 0;
 		return pfn;
 	}
 	h = pfn & ~((1ULL << MACH_ORDER_1G) - 1);
-	s = LOAD(m->frames[h].state);
-	if (MACH_UNLIKELY((s & MACH_FRAME_ALLOCATED) && MACH_STATE_ORDER(s) == MACH_ORDER_1G)) {
+	s = READ_ONCE(m->frames[h].state);
+	if (unlikely((s & MACH_FRAME_ALLOCATED) && MACH_STATE_ORDER(s) == MACH_ORDER_1G)) {
 		*order = MACH_ORDER_1G;
 		return h;
 	}
 	h = pfn & ~((1ULL << MACH_ORDER_2M) - 1);
-	s = LOAD(m->frames[h].state);
+	s = READ_ONCE(m->frames[h].state);
 	if ((s & MACH_FRAME_ALLOCATED) && MACH_STATE_ORDER(s) == MACH_ORDER_2M) {
 		*order = MACH_ORDER_2M;
 		return h;
@@ -279,7 +281,7 @@ static inline uint64_t mach_frame_head(struct mach *m, uint64_t pfn, unsigned *o
 /* The count word of frame @pfn (RAM or host window). */
 static inline uint64_t *mach_frame_count(struct mach *m, uint64_t pfn)
 {
-	if (MACH_UNLIKELY(mach_pfn_is_host(m, pfn)))
+	if (unlikely(mach_pfn_is_host(m, pfn)))
 		return &m->host[pfn - m->host_base_pfn].count;
 	return &m->frames[pfn].count;
 }
@@ -290,14 +292,18 @@ void mach_pt_destroy(struct mach *m, struct mach_pt *pt);
 uint64_t *mach_pt_slot(struct mach *m, struct mach_pt *pt, uint64_t idx, unsigned level, bool alloc,
 		       int *err);
 void mach_pt_zap(struct mach *m, struct mach_pt *pt, uint64_t first, uint64_t end);
-/* Install @want in an empty @slot; returns the entry now there (ours or a racer's). */
-uint64_t mach_pt_install(uint64_t *slot, uint64_t want, bool *won);
+/*
+ * Fill the empty leaf @slot with allocation @pfn of @order, which brings one
+ * reference for the table; if another thread filled it first, drop that
+ * reference. Returns the entry now there (ours or the racer's).
+ */
+uint64_t mach_pt_fill(struct mach *m, uint64_t *slot, uint64_t pfn, unsigned order);
 
 /* file.c */
 int mach_file_create_internal(struct mach *m, uint64_t size, struct mach_file **out);
 void mach_file_free_all(struct mach *m);
 long mach_file_pin_range(struct mach_file *f, uint64_t pgoff, uint64_t npages, uint64_t *pfns,
-			 int beyond_err, uint64_t *pinned_delta);
+			 int beyond_err, struct mach_pin_delta *pinned_delta);
 int mach_file_access(struct mach_file *f, uint64_t pgoff, unsigned off, void *buf, size_t len,
 		     bool write);
 int mach_file_copy_page(struct mach_file *f, uint64_t pgoff, uint64_t dst_pfn);
@@ -306,13 +312,15 @@ int mach_file_copy_page(struct mach_file *f, uint64_t pgoff, uint64_t dst_pfn);
 /* Fill the empty entry @slot for page @idx; store the entry now there in *entry. */
 typedef int (*mach_fault_fn)(void *arg, uint64_t idx, uint64_t *slot, uint64_t *entry);
 /*
- * Pin pages [idx, idx + n) of a table whose leaves are at level 0, faulting
- * holes in with @fault. All or nothing; returns 0 or -errno. Pins that take a
- * frame's pin count from 0 add the frame to *pinned_delta (the caller adds it
- * to m->pinned_frames).
+ * Pin pages [idx, idx + n) of a table whose leaves are at level 0 into
+ * pfns[0, n), faulting holes in with @fault; returns 0 or -errno. Pins stay
+ * taken on failure too: pinned_delta->pages grows by the pfns[] entries
+ * pinned (n on success, a prefix on failure) and pinned_delta->newly by the
+ * frames whose pin count left 0. The outermost caller adds newly to
+ * m->pinned_frames and, on failure, unpins everything once.
  */
 int mach_pt_pin(struct mach *m, struct mach_pt *pt, uint64_t idx, uint64_t n, uint64_t *pfns,
-		uint64_t *pinned_delta, mach_fault_fn fault, void *arg);
+		struct mach_pin_delta *pinned_delta, mach_fault_fn fault, void *arg);
 
 /* Unpin without tracing (rollback paths); see mach_unpin_pages(). */
 void mach_unpin_internal(struct mach *m, const uint64_t *pfns, uint64_t npages);

@@ -35,7 +35,7 @@
 
 uint64_t mach_now(struct mach *m)
 {
-	return LOAD(m->clock);
+	return READ_ONCE(m->clock);
 }
 
 void mach_clock_advance(struct mach *m, uint64_t ns)
@@ -74,7 +74,6 @@ static void fl_push(struct mach *m, struct mach_freelist *fl, uint32_t idx)
 	if (fl->head)
 		m->frames[fl->head].prev = idx;
 	fl->head = idx;
-	fl->count++;
 }
 
 static void fl_del(struct mach *m, struct mach_freelist *fl, uint32_t idx)
@@ -88,7 +87,6 @@ static void fl_del(struct mach *m, struct mach_freelist *fl, uint32_t idx)
 	if (f->next)
 		m->frames[f->next].prev = f->prev;
 	f->next = f->prev = 0;
-	fl->count--;
 }
 
 static uint32_t fl_pop(struct mach *m, struct mach_freelist *fl)
@@ -232,7 +230,7 @@ static void seed_free_lists(struct mach *m)
 	uint64_t nsec = (m->nframes + sec_frames - 1) >> SEC_SHIFT;
 
 	for (uint64_t s = nsec; s-- > 0;) {
-		uint64_t s0 = s << SEC_SHIFT, s1 = MACH_MIN(m->nframes, s0 + sec_frames);
+		uint64_t s0 = s << SEC_SHIFT, s1 = min(m->nframes, s0 + sec_frames);
 		struct mach_seed *sd;
 
 		if (s != 0 && s1 - s0 == sec_frames) {
@@ -244,10 +242,9 @@ static void seed_free_lists(struct mach *m)
 		 * would touch a page of frame metadata per block. */
 		sd = &m->blk_seed[m->nblk_seed++];
 		sd->next = sd->end = 0;
-		for (uint64_t b0 = s0 + ((s1 - s0 + blk_frames - 1) & ~(blk_frames - 1));
-		     b0 > s0;) {
+		for (uint64_t b0 = s0 + ALIGN_UP(s1 - s0, blk_frames); b0 > s0;) {
 			b0 -= blk_frames;
-			uint64_t b1 = MACH_MIN(s1, b0 + blk_frames);
+			uint64_t b1 = min(s1, b0 + blk_frames);
 
 			if (b0 != 0 && b1 - b0 == blk_frames) {
 				if (!sd->end)
@@ -256,7 +253,7 @@ static void seed_free_lists(struct mach *m)
 				m->sec_free[s]++;
 				continue;
 			}
-			for (uint64_t f = b1; f-- > MACH_MAX(b0, 1);) {
+			for (uint64_t f = b1; f-- > max_t(uint64_t, b0, 1);) {
 				fl_push(m, &m->list[0], (uint32_t)f);
 				m->blk_free[b0 >> BLK_SHIFT]++;
 			}
@@ -282,9 +279,10 @@ int mach_frame_alloc_internal(struct mach *m, unsigned order, uint64_t *pfn)
 	if (idx) {
 		struct mach_frame *f = &m->frames[idx];
 
-		STORE(f->count, MACH_REF_ONE);
-		STORE(f->state,
-		      MACH_STATE(MACH_FRAME_ALLOCATED | (order ? MACH_FRAME_COMPOUND : 0), order));
+		WRITE_ONCE(f->count, MACH_REF_ONE);
+		WRITE_ONCE(f->state,
+			   MACH_STATE(MACH_FRAME_ALLOCATED | (order ? MACH_FRAME_COMPOUND : 0),
+				      order));
 	}
 	pthread_mutex_unlock(&fl->lock);
 	if (!idx)
@@ -325,7 +323,7 @@ static inline void mark_dirty(struct mach *m, uint64_t pfn, uint64_t n)
 	for (uint64_t end = pfn + n; pfn < end; pfn++) {
 		uint64_t *w = &m->dirty[pfn >> 6], bit = 1ULL << (pfn & 63);
 
-		if (MACH_UNLIKELY(!(LOAD(*w) & bit)))
+		if (unlikely(!(READ_ONCE(*w) & bit)))
 			__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
 	}
 }
@@ -339,18 +337,18 @@ static inline void mark_dirty_pa(struct mach *m, uint64_t pa, size_t len)
 
 static inline bool test_dirty(struct mach *m, uint64_t pfn)
 {
-	return (LOAD(m->dirty[pfn >> 6]) >> (pfn & 63)) & 1;
+	return (READ_ONCE(m->dirty[pfn >> 6]) >> (pfn & 63)) & 1;
 }
 
 /* Clear the marks of [pfn, pfn + n): the frames are free and zero again. */
 static void clear_dirty(struct mach *m, uint64_t pfn, uint64_t n)
 {
 	while (n) {
-		uint64_t sh = pfn & 63, k = MACH_MIN(n, 64 - sh);
+		uint64_t sh = pfn & 63, k = min(n, 64 - sh);
 		uint64_t mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << sh;
 		uint64_t *w = &m->dirty[pfn >> 6];
 
-		if (LOAD(*w) & mask)
+		if (READ_ONCE(*w) & mask)
 			__atomic_fetch_and(w, ~mask, __ATOMIC_RELAXED);
 		pfn += k;
 		n -= k;
@@ -360,10 +358,10 @@ static void clear_dirty(struct mach *m, uint64_t pfn, uint64_t n)
 static bool any_dirty(struct mach *m, uint64_t pfn, uint64_t n)
 {
 	while (n) {
-		uint64_t sh = pfn & 63, k = MACH_MIN(n, 64 - sh);
+		uint64_t sh = pfn & 63, k = min(n, 64 - sh);
 		uint64_t mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << sh;
 
-		if (LOAD(m->dirty[pfn >> 6]) & mask)
+		if (READ_ONCE(m->dirty[pfn >> 6]) & mask)
 			return true;
 		pfn += k;
 		n -= k;
@@ -403,8 +401,8 @@ static void frame_free(struct mach *m, uint64_t head, unsigned order)
 	/* Free frames hold zeros: clear the bytes before they can be reused. */
 	clear_frames(m, head, 1ULL << order);
 	TRACE(m->tc, mach_frame_free, head, order);
-	STORE(f->state, 0);
-	STORE(f->count, 0);
+	WRITE_ONCE(f->state, 0);
+	WRITE_ONCE(f->count, 0);
 	__atomic_fetch_add(&m->free_frames, 1ULL << order, __ATOMIC_RELAXED);
 	if (order == 0) {
 		pthread_mutex_lock(&m->list[0].lock);
@@ -450,8 +448,8 @@ void mach_free_batch_flush(struct mach *m, struct mach_free_batch *b)
 		struct mach_frame *f = &m->frames[b->pfn[i]];
 
 		TRACE(m->tc, mach_frame_free, b->pfn[i], 0);
-		STORE(f->state, 0);
-		STORE(f->count, 0);
+		WRITE_ONCE(f->state, 0);
+		WRITE_ONCE(f->count, 0);
 	}
 	__atomic_fetch_add(&m->free_frames, n, __ATOMIC_RELAXED);
 	/* Highest first, so that later allocations pop them in ascending order. */
@@ -483,8 +481,8 @@ static inline bool unref_is_last(struct mach *m, uint64_t head, unsigned order, 
 {
 	uint64_t old = __atomic_fetch_sub(mach_frame_count(m, head), sub, __ATOMIC_ACQ_REL);
 
-	if (MACH_UNLIKELY(MACH_CNT_REFS(old) < MACH_CNT_REFS(sub) ||
-			  MACH_CNT_PINS(old) < MACH_CNT_PINS(sub)))
+	if (unlikely(MACH_CNT_REFS(old) < MACH_CNT_REFS(sub) ||
+		     MACH_CNT_PINS(old) < MACH_CNT_PINS(sub)))
 		__builtin_trap(); /* a put or unpin of a frame nobody holds */
 	if (MACH_CNT_PINS(sub) && MACH_CNT_PINS(old) == MACH_CNT_PINS(sub))
 		__atomic_fetch_sub(&m->pinned_frames, 1ULL << order, __ATOMIC_RELAXED);
@@ -530,9 +528,9 @@ static bool pfn_valid(struct mach *m, uint64_t pfn)
 		return false;
 	if (pfn < m->nframes)
 		return true;
-	if (!mach_pfn_is_host(m, pfn) || pfn - m->host_base_pfn >= LOAD(m->host_next))
+	if (!mach_pfn_is_host(m, pfn) || pfn - m->host_base_pfn >= READ_ONCE(m->host_next))
 		return false;
-	return LOAD(m->host[pfn - m->host_base_pfn].count) != 0;
+	return READ_ONCE(m->host[pfn - m->host_base_pfn].count) != 0;
 }
 
 int mach_frame_alloc(struct mach *m, unsigned order, uint64_t *pfn)
@@ -565,14 +563,14 @@ int mach_frame_query(struct mach *m, uint64_t pfn, struct mach_frame_info *info)
 	if (!pfn_valid(m, pfn))
 		return -EINVAL;
 	head = mach_frame_head(m, pfn, &order);
-	c = LOAD(*mach_frame_count(m, head));
+	c = READ_ONCE(*mach_frame_count(m, head));
 	info->refcount = MACH_CNT_REFS(c);
 	info->pincount = MACH_CNT_PINS(c);
 	if (mach_pfn_is_host(m, pfn)) {
 		info->flags = MACH_FRAME_ALLOCATED | MACH_FRAME_HOST;
 		return 0;
 	}
-	uint32_t s = LOAD(m->frames[head].state);
+	uint32_t s = READ_ONCE(m->frames[head].state);
 	info->flags = s & 0xffu;
 	info->order = (s & MACH_FRAME_ALLOCATED) ? MACH_STATE_ORDER(s) : 0;
 	return 0;
@@ -581,9 +579,9 @@ int mach_frame_query(struct mach *m, uint64_t pfn, struct mach_frame_info *info)
 void mach_mem_stats(struct mach *m, struct mach_mem_stats *st)
 {
 	st->ram_frames = m->nframes;
-	st->free_frames = LOAD(m->free_frames);
-	st->pinned_frames = LOAD(m->pinned_frames);
-	st->host_frames = LOAD(m->host_frames);
+	st->free_frames = READ_ONCE(m->free_frames);
+	st->pinned_frames = READ_ONCE(m->pinned_frames);
+	st->host_frames = READ_ONCE(m->host_frames);
 }
 
 /* ---------------------------------------------------------- host window */
@@ -600,7 +598,7 @@ int mach_host_frame_alloc(struct mach *m, void *host, uint64_t *pfn)
 		m->host_free_head = m->host[idx].next;
 	} else if (m->host_next < MACH_HOST_MAX) {
 		idx = m->host_next;
-		STORE(m->host_next, idx + 1);
+		WRITE_ONCE(m->host_next, idx + 1);
 	}
 	if (idx) {
 		m->host[idx].host = host;
@@ -661,7 +659,7 @@ int mach_phys_read(struct mach *m, uint64_t pa, void *buf, size_t len)
 		return 0;
 	}
 	while (len) {
-		size_t n = MACH_MIN(len, MACH_PAGE_SIZE - (pa & (MACH_PAGE_SIZE - 1)));
+		size_t n = min(len, MACH_PAGE_SIZE - (pa & (MACH_PAGE_SIZE - 1)));
 
 		memcpy(buf, host_addr(m, pa), n);
 		buf = (uint8_t *)buf + n;
@@ -685,7 +683,7 @@ int mach_phys_write(struct mach *m, uint64_t pa, const void *buf, size_t len)
 		return 0;
 	}
 	while (len) {
-		size_t n = MACH_MIN(len, MACH_PAGE_SIZE - (pa & (MACH_PAGE_SIZE - 1)));
+		size_t n = min(len, MACH_PAGE_SIZE - (pa & (MACH_PAGE_SIZE - 1)));
 
 		memcpy(host_addr(m, pa), buf, n);
 		buf = (const uint8_t *)buf + n;
@@ -719,7 +717,7 @@ int mach_phys_copy(struct mach *m, uint64_t dst, uint64_t src, size_t len)
 	size_t done = 0;
 
 	while (done < len) {
-		size_t n = MACH_MIN(sizeof(tmp), len - done);
+		size_t n = min(sizeof(tmp), len - done);
 		uint64_t off = back ? len - done - n : done;
 
 		mach_phys_read(m, src + off, tmp, n);
@@ -766,7 +764,7 @@ int mach_create(const struct mach_config *cfg, struct mach **out)
 	if (!cfg)
 		cfg = &def;
 	uint64_t size = cfg->mem_size ? cfg->mem_size : 1ULL << 30;
-	if (!MACH_ALIGNED(size, MACH_PAGE_SIZE) || size < 2 * MACH_PAGE_SIZE ||
+	if (!IS_ALIGNED(size, MACH_PAGE_SIZE) || size < 2 * MACH_PAGE_SIZE ||
 	    (size >> MACH_PAGE_SHIFT) > MACH_MAX_FRAMES ||
 	    (cfg->backing != MACH_BACKING_OWNED && cfg->backing != MACH_BACKING_DATALESS))
 		return -EINVAL;
@@ -816,8 +814,7 @@ int mach_create(const struct mach_config *cfg, struct mach **out)
 	m->host = reserve(m->host_bytes);
 	if (!m->host)
 		goto err_host;
-	m->host_base_pfn =
-		((size + MACH_HOST_ALIGN - 1) & ~(MACH_HOST_ALIGN - 1)) >> MACH_PAGE_SHIFT;
+	m->host_base_pfn = ALIGN_UP(size, MACH_HOST_ALIGN) >> MACH_PAGE_SHIFT;
 	m->host_next = 1; /* slot 0 is the free-list nil */
 
 	seed_free_lists(m);

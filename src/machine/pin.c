@@ -48,11 +48,11 @@ void mach_unpin_internal(struct mach *m, const uint64_t *pfns, uint64_t npages)
 		}
 		old = __atomic_fetch_sub(mach_frame_count(m, head), k * MACH_PIN_ONE,
 					 __ATOMIC_ACQ_REL);
-		if (MACH_UNLIKELY(MACH_CNT_PINS(old) < k || MACH_CNT_REFS(old) < k))
+		if (unlikely(MACH_CNT_PINS(old) < k || MACH_CNT_REFS(old) < k))
 			__builtin_trap(); /* unpin of a frame that is not pinned */
 		if (MACH_CNT_PINS(old) == k)
 			unpinned += 1ULL << order;
-		if (MACH_UNLIKELY(MACH_CNT_REFS(old) == k))
+		if (unlikely(MACH_CNT_REFS(old) == k))
 			mach_frame_free_head_batch(m, &b, head, order);
 		i += k;
 	}
@@ -72,7 +72,7 @@ void mach_unpin_pages(struct mach *m, const uint64_t *pfns, uint64_t npages)
 /* --------------------------------------------------------------- pinning */
 
 int mach_pt_pin(struct mach *m, struct mach_pt *pt, uint64_t idx, uint64_t n, uint64_t *pfns,
-		uint64_t *pinned_delta, mach_fault_fn fault, void *arg)
+		struct mach_pin_delta *pinned_delta, mach_fault_fn fault, void *arg)
 {
 	struct fault_ctx *fc = m->fc;
 	uint64_t done = 0, newly = 0;
@@ -82,21 +82,21 @@ int mach_pt_pin(struct mach *m, struct mach_pt *pt, uint64_t idx, uint64_t n, ui
 		uint64_t *slot = mach_pt_slot(m, pt, idx + done, 0, true, &ret);
 		uint64_t cnt;
 
-		if (MACH_UNLIKELY(!slot))
-			goto fail;
-		cnt = MACH_MIN(n - done, 512 - ((idx + done) & 511));
+		if (unlikely(!slot))
+			break;
+		cnt = min(n - done, 512 - ((idx + done) & 511));
 		for (uint64_t i = 0; i < cnt; i++) {
 			uint64_t e, pfn, old;
 
-			if (MACH_UNLIKELY(fault_should_fail(fc, FAULT_CLASS_PIN, "mach.pin"))) {
+			if (unlikely(fault_should_fail(fc, FAULT_CLASS_PIN, "mach.pin"))) {
 				ret = -ENOMEM;
-				goto fail;
+				goto out;
 			}
 			e = LOAD_ACQ(slot[i]);
-			if (MACH_UNLIKELY(!e)) {
+			if (unlikely(!e)) {
 				ret = fault(arg, idx + done, &slot[i], &e);
 				if (ret)
-					goto fail;
+					goto out;
 			}
 			pfn = e >> MACH_PAGE_SHIFT;
 			old = __atomic_fetch_add(mach_frame_count(m, pfn), MACH_PIN_ONE,
@@ -105,11 +105,9 @@ int mach_pt_pin(struct mach *m, struct mach_pt *pt, uint64_t idx, uint64_t n, ui
 			pfns[done++] = pfn;
 		}
 	}
-	*pinned_delta += newly;
-	return 0;
-fail:
-	__atomic_fetch_add(&m->pinned_frames, newly, __ATOMIC_RELAXED);
-	mach_unpin_internal(m, pfns, done);
+out:
+	pinned_delta->pages += done;
+	pinned_delta->newly += newly;
 	return ret;
 }
 
@@ -125,7 +123,6 @@ static int region_fault4k(void *arg, uint64_t idx, uint64_t *slot, uint64_t *ent
 	struct mach *m = rf->p->m;
 	struct mach_region *r = rf->r;
 	uint64_t pfn;
-	bool won;
 	int ret;
 
 	if (r->kind == MACH_R_HOST) {
@@ -142,9 +139,7 @@ static int region_fault4k(void *arg, uint64_t idx, uint64_t *slot, uint64_t *ent
 	}
 	if (ret)
 		return ret;
-	*entry = mach_pt_install(slot, (pfn << MACH_PAGE_SHIFT) | MACH_PT_LEAF, &won);
-	if (!won)
-		mach_frame_unref(m, pfn, 0, MACH_REF_ONE);
+	*entry = mach_pt_fill(m, slot, pfn, 0);
 	return 0;
 }
 
@@ -153,7 +148,6 @@ static int huge_entry(struct mach_proc *p, struct mach_region *r, uint64_t idx, 
 {
 	struct mach *m = p->m;
 	uint64_t *slot, e, pfn;
-	bool won;
 	int ret;
 
 	slot = mach_pt_slot(m, &p->pt, idx, r->order / 9, true, &ret);
@@ -164,16 +158,15 @@ static int huge_entry(struct mach_proc *p, struct mach_region *r, uint64_t idx, 
 		ret = mach_frame_alloc_internal(m, r->order, &pfn);
 		if (ret)
 			return ret;
-		e = mach_pt_install(slot, (pfn << MACH_PAGE_SHIFT) | MACH_PT_LEAF, &won);
-		if (!won)
-			mach_frame_unref(m, pfn, r->order, MACH_REF_ONE);
+		e = mach_pt_fill(m, slot, pfn, r->order);
 	}
 	*entry = e;
 	return 0;
 }
 
+/* As mach_pt_pin, for a region of huge pages. */
 static int pin_huge(struct mach_proc *p, struct mach_region *r, uint64_t idx, uint64_t n,
-		    uint64_t *pfns, uint64_t *pinned_delta)
+		    uint64_t *pfns, struct mach_pin_delta *pinned_delta)
 {
 	struct mach *m = p->m;
 	const uint64_t unit = 1ULL << r->order;
@@ -185,12 +178,12 @@ static int pin_huge(struct mach_proc *p, struct mach_region *r, uint64_t idx, ui
 
 		ret = huge_entry(p, r, cur, &e);
 		if (ret)
-			goto fail;
+			break;
 		head = e >> MACH_PAGE_SHIFT;
 		off = cur & (unit - 1);
-		cnt = MACH_MIN(n - done, unit - off);
+		cnt = min(n - done, unit - off);
 		for (k = 0; k < cnt; k++) {
-			if (MACH_UNLIKELY(fault_should_fail(m->fc, FAULT_CLASS_PIN, "mach.pin"))) {
+			if (unlikely(fault_should_fail(m->fc, FAULT_CLASS_PIN, "mach.pin"))) {
 				ret = -ENOMEM;
 				break;
 			}
@@ -204,13 +197,10 @@ static int pin_huge(struct mach_proc *p, struct mach_region *r, uint64_t idx, ui
 			done += k;
 		}
 		if (ret)
-			goto fail;
+			break;
 	}
-	*pinned_delta += newly;
-	return 0;
-fail:
-	__atomic_fetch_add(&m->pinned_frames, newly, __ATOMIC_RELAXED);
-	mach_unpin_internal(m, pfns, done);
+	pinned_delta->pages += done;
+	pinned_delta->newly += newly;
 	return ret;
 }
 
@@ -227,22 +217,24 @@ long mach_pin_user_pages(struct mach_proc *p, uint64_t va, uint64_t npages, unsi
 			 uint64_t *pfns)
 {
 	struct mach *m = p->m;
-	uint64_t done = 0, delta = 0;
+	struct mach_pin_delta delta = { 0 };
 	int ret = 0;
 
 	if (flags & ~MACH_PIN_WRITE)
 		return -EINVAL;
 	if (!npages)
 		return 0;
-	if (!MACH_ALIGNED(va, MACH_PAGE_SIZE))
+	if (!IS_ALIGNED(va, MACH_PAGE_SIZE))
 		return -EINVAL;
 	if (va >= MACH_VA_LIMIT || npages > (MACH_VA_LIMIT - va) >> MACH_PAGE_SHIFT)
 		return -EFAULT;
 	TRACE(m->tc, mach_pin, p->pid, va, npages, flags);
 
 	pthread_rwlock_rdlock(&p->mmap_lock);
-	while (done < npages) {
-		uint64_t cur = va + (done << MACH_PAGE_SHIFT), idx = cur >> MACH_PAGE_SHIFT, cnt;
+	/* Each step pins pfns[delta.pages, ...): delta.pages is what is done. */
+	while (delta.pages < npages) {
+		uint64_t done = delta.pages, cur = va + (done << MACH_PAGE_SHIFT),
+			 idx = cur >> MACH_PAGE_SHIFT, cnt;
 		struct mach_region *r = mach_region_find(p, cur);
 
 		if (!r) {
@@ -252,7 +244,7 @@ long mach_pin_user_pages(struct mach_proc *p, uint64_t va, uint64_t npages, unsi
 		ret = check_prot(r, flags & MACH_PIN_WRITE);
 		if (ret)
 			break;
-		cnt = MACH_MIN(npages - done, (r->end - cur) >> MACH_PAGE_SHIFT);
+		cnt = min(npages - done, (r->end - cur) >> MACH_PAGE_SHIFT);
 		if (r->kind == MACH_R_FILE_SHARED) {
 			ret = (int)mach_file_pin_range(
 				r->file, r->pgoff + idx - (r->start >> MACH_PAGE_SHIFT), cnt,
@@ -267,14 +259,14 @@ long mach_pin_user_pages(struct mach_proc *p, uint64_t va, uint64_t npages, unsi
 		}
 		if (ret)
 			break;
-		done += cnt;
 	}
 	pthread_rwlock_unlock(&p->mmap_lock);
 
-	if (delta)
-		__atomic_fetch_add(&m->pinned_frames, delta, __ATOMIC_RELAXED);
+	/* One rollback for every way to fail: the inner pins stay counted in delta. */
+	if (delta.newly)
+		__atomic_fetch_add(&m->pinned_frames, delta.newly, __ATOMIC_RELAXED);
 	if (ret) {
-		mach_unpin_internal(m, pfns, done);
+		mach_unpin_internal(m, pfns, delta.pages);
 		return ret;
 	}
 	return (long)npages;
@@ -322,7 +314,7 @@ static int copy_user(struct mach_proc *p, uint64_t va, void *buf, size_t len, bo
 	while (len) {
 		struct mach_region *r = mach_region_find(p, va);
 		unsigned off = va & (MACH_PAGE_SIZE - 1);
-		size_t n = MACH_MIN(len, MACH_PAGE_SIZE - off);
+		size_t n = min(len, MACH_PAGE_SIZE - off);
 		uint64_t idx = va >> MACH_PAGE_SHIFT, pa;
 
 		if (!r) {

@@ -43,7 +43,6 @@ struct plat_iommu {
 
 	pthread_mutex_t dev_lock;
 	struct plat_dev *devs; /* singly linked through plat_dev.next */
-	unsigned ndevs;
 };
 
 struct plat_dev {

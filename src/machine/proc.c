@@ -95,7 +95,7 @@ uint32_t mach_user_uid(const struct mach_user *u)
 
 uint64_t mach_user_locked_vm(const struct mach_user *u)
 {
-	return LOAD(u->locked_vm);
+	return READ_ONCE(u->locked_vm);
 }
 
 /* ------------------------------------------------------------ accounting */
@@ -106,7 +106,7 @@ static int charge(struct mach *m, uint64_t *ctr, uint64_t n, uint64_t limit, uin
 
 	if (fault_should_fail(m->fc, FAULT_CLASS_ACCOUNT, "mach.account"))
 		return -ENOMEM;
-	cur = LOAD(*ctr);
+	cur = READ_ONCE(*ctr);
 	do {
 		if (__builtin_add_overflow(cur, n, &nw))
 			return -ENOMEM;
@@ -122,7 +122,7 @@ static uint64_t uncharge(uint64_t *ctr, uint64_t n)
 {
 	uint64_t old = __atomic_fetch_sub(ctr, n, __ATOMIC_RELAXED);
 
-	if (MACH_UNLIKELY(old < n))
+	if (unlikely(old < n))
 		__builtin_trap(); /* uncharging more than was charged */
 	return old - n;
 }
@@ -165,7 +165,7 @@ void mach_proc_add_pinned(struct mach_proc *p, int64_t delta_pages)
 {
 	uint64_t old = __atomic_fetch_add(&p->pinned_vm, (uint64_t)delta_pages, __ATOMIC_RELAXED);
 
-	if (MACH_UNLIKELY(delta_pages < 0 && old < (uint64_t)-delta_pages))
+	if (unlikely(delta_pages < 0 && old < (uint64_t)-delta_pages))
 		__builtin_trap(); /* pinned_vm would go negative */
 }
 
@@ -248,32 +248,32 @@ uint32_t mach_proc_pid(const struct mach_proc *p)
 
 void mach_proc_set_rlimit_memlock(struct mach_proc *p, uint64_t bytes)
 {
-	STORE(p->rlimit_memlock, bytes);
+	WRITE_ONCE(p->rlimit_memlock, bytes);
 }
 
 uint64_t mach_proc_rlimit_memlock(const struct mach_proc *p)
 {
-	return LOAD(p->rlimit_memlock);
+	return READ_ONCE(p->rlimit_memlock);
 }
 
 void mach_proc_set_cap_ipc_lock(struct mach_proc *p, bool cap)
 {
-	STORE(p->cap_ipc_lock, cap);
+	WRITE_ONCE(p->cap_ipc_lock, cap);
 }
 
 bool mach_proc_cap_ipc_lock(const struct mach_proc *p)
 {
-	return LOAD(p->cap_ipc_lock);
+	return READ_ONCE(p->cap_ipc_lock);
 }
 
 uint64_t mach_proc_locked_vm(const struct mach_proc *p)
 {
-	return LOAD(p->locked_vm);
+	return READ_ONCE(p->locked_vm);
 }
 
 uint64_t mach_proc_pinned_vm(const struct mach_proc *p)
 {
-	return LOAD(p->pinned_vm);
+	return READ_ONCE(p->pinned_vm);
 }
 
 /* --------------------------------------------------------------- regions */
@@ -308,8 +308,8 @@ static int reserve_regions(struct mach_proc *p, size_t need)
 
 	if (need <= p->cap)
 		return 0;
-	cap = MACH_MAX(need, p->cap * 2);
-	cap = MACH_MAX(cap, 8);
+	cap = max(need, p->cap * 2);
+	cap = max_t(size_t, cap, 8);
 	nr = fault_realloc(p->m->fc, "mach.region_alloc", p->r, cap * sizeof(*nr));
 	if (!nr)
 		return -ENOMEM;
@@ -361,8 +361,7 @@ static int check_cut(struct mach_proc *p, uint64_t s, uint64_t e, size_t *splits
 		const struct mach_region *r = &p->r[i];
 		uint64_t unit = region_unit(r);
 
-		if ((r->start < s && !MACH_ALIGNED(s, unit)) ||
-		    (r->end > e && !MACH_ALIGNED(e, unit)))
+		if ((r->start < s && !IS_ALIGNED(s, unit)) || (r->end > e && !IS_ALIGNED(e, unit)))
 			return -EINVAL;
 		*splits += (r->start < s) + (r->end > e);
 	}
@@ -384,7 +383,7 @@ static int do_unmap(struct mach_proc *p, uint64_t s, uint64_t e)
 	i = region_index(p, s);
 	while (i < p->nr && p->r[i].start < e) {
 		struct mach_region *r = &p->r[i];
-		uint64_t cs = MACH_MAX(r->start, s), ce = MACH_MIN(r->end, e);
+		uint64_t cs = max(r->start, s), ce = min(r->end, e);
 
 		if (r->kind != MACH_R_FILE_SHARED)
 			mach_pt_zap(p->m, &p->pt, cs >> MACH_PAGE_SHIFT, ce >> MACH_PAGE_SHIFT);
@@ -418,8 +417,8 @@ static int find_gap(struct mach_proc *p, uint64_t hint, uint64_t len, uint64_t u
 {
 	uint64_t c;
 
-	if (hint && MACH_ALIGNED(hint, unit) && hint < MACH_VA_LIMIT &&
-	    len <= MACH_VA_LIMIT - hint && range_free(p, hint, hint + len)) {
+	if (hint && IS_ALIGNED(hint, unit) && hint < MACH_VA_LIMIT && len <= MACH_VA_LIMIT - hint &&
+	    range_free(p, hint, hint + len)) {
 		*out = hint;
 		return 0;
 	}
@@ -427,7 +426,7 @@ static int find_gap(struct mach_proc *p, uint64_t hint, uint64_t len, uint64_t u
 	for (size_t i = region_index(p, c); i < p->nr; i++) {
 		if (p->r[i].start >= c && p->r[i].start - c >= len)
 			break;
-		c = (p->r[i].end + unit - 1) & ~(unit - 1);
+		c = ALIGN_UP(p->r[i].end, unit);
 	}
 	if (c >= MACH_VA_LIMIT || len > MACH_VA_LIMIT - c)
 		return -ENOMEM;
@@ -506,17 +505,17 @@ int mach_mmap(struct mach_proc *p, uint64_t addr, uint64_t len, unsigned prot, u
 	unit = MACH_PAGE_SIZE << r.order;
 	if (len > MACH_VA_LIMIT)
 		return -ENOMEM;
-	len = (len + unit - 1) & ~(unit - 1);
+	len = ALIGN_UP(len, unit);
 	if (flags & MACH_MAP_FIXED) {
-		if (!MACH_ALIGNED(addr, unit))
+		if (!IS_ALIGNED(addr, unit))
 			return -EINVAL;
 		if (addr >= MACH_VA_LIMIT || len > MACH_VA_LIMIT - addr)
 			return -ENOMEM;
 	}
 	if (f) {
-		if (!MACH_ALIGNED(offset, MACH_PAGE_SIZE))
+		if (!IS_ALIGNED(offset, MACH_PAGE_SIZE))
 			return -EINVAL;
-		if ((offset >> MACH_PAGE_SHIFT) + (len >> MACH_PAGE_SHIFT) > (1ULL << 45))
+		if ((offset >> MACH_PAGE_SHIFT) + (len >> MACH_PAGE_SHIFT) > MACH_FILE_MAX_PAGES)
 			return -EOVERFLOW;
 		r.kind = (flags & MACH_MAP_SHARED) ? MACH_R_FILE_SHARED : MACH_R_FILE_PRIVATE;
 		r.pgoff = offset >> MACH_PAGE_SHIFT;
@@ -532,7 +531,6 @@ int mach_mmap(struct mach_proc *p, uint64_t addr, uint64_t len, unsigned prot, u
 		r.kind = MACH_R_ANON;
 	}
 	r.prot = prot;
-	r.flags = flags;
 	r.start = 0;
 	r.end = len;
 	ret = map_region(p, &r, addr, flags & MACH_MAP_FIXED);
@@ -552,14 +550,13 @@ int mach_mmap_host(struct mach_proc *p, void *host, uint64_t len, unsigned prot)
 	struct mach_region r = { 0 };
 	uint64_t va = (uint64_t)(uintptr_t)host;
 
-	if (!len || !MACH_ALIGNED(va, MACH_PAGE_SIZE) || !MACH_ALIGNED(len, MACH_PAGE_SIZE) ||
+	if (!len || !IS_ALIGNED(va, MACH_PAGE_SIZE) || !IS_ALIGNED(len, MACH_PAGE_SIZE) ||
 	    (prot & ~PROT_KNOWN))
 		return -EINVAL;
 	if (va >= MACH_VA_LIMIT || len > MACH_VA_LIMIT - va)
 		return -EINVAL;
 	r.kind = MACH_R_HOST;
 	r.prot = prot;
-	r.flags = MACH_MAP_FIXED;
 	r.end = len;
 	return map_region(p, &r, va, true);
 }
@@ -568,11 +565,11 @@ int mach_munmap(struct mach_proc *p, uint64_t addr, uint64_t len)
 {
 	int ret;
 
-	if (!len || !MACH_ALIGNED(addr, MACH_PAGE_SIZE))
+	if (!len || !IS_ALIGNED(addr, MACH_PAGE_SIZE))
 		return -EINVAL;
 	if (addr >= MACH_VA_LIMIT || len > MACH_VA_LIMIT - addr)
 		return -EINVAL;
-	len = (len + MACH_PAGE_SIZE - 1) & ~(MACH_PAGE_SIZE - 1);
+	len = ALIGN_UP(len, MACH_PAGE_SIZE);
 	pthread_rwlock_wrlock(&p->mmap_lock);
 	ret = do_unmap(p, addr, addr + len);
 	pthread_rwlock_unlock(&p->mmap_lock);
@@ -585,13 +582,13 @@ int mach_mprotect(struct mach_proc *p, uint64_t addr, uint64_t len, unsigned pro
 	size_t splits, i;
 	int ret;
 
-	if (!MACH_ALIGNED(addr, MACH_PAGE_SIZE) || (prot & ~PROT_KNOWN))
+	if (!IS_ALIGNED(addr, MACH_PAGE_SIZE) || (prot & ~PROT_KNOWN))
 		return -EINVAL;
 	if (!len)
 		return 0;
 	if (addr >= MACH_VA_LIMIT || len > MACH_VA_LIMIT - addr)
 		return -ENOMEM;
-	e = s + ((len + MACH_PAGE_SIZE - 1) & ~(MACH_PAGE_SIZE - 1));
+	e = s + ALIGN_UP(len, MACH_PAGE_SIZE);
 
 	pthread_rwlock_wrlock(&p->mmap_lock);
 	/* The whole range must be mapped (-ENOMEM otherwise, as Linux). */

@@ -33,13 +33,24 @@ int mach_pt_init(struct mach *m, struct mach_pt *pt)
 	return pt->root ? 0 : -ENOMEM;
 }
 
-uint64_t mach_pt_install(uint64_t *slot, uint64_t want, bool *won)
+/* Install @want in an empty @slot; returns the entry now there (ours or a racer's). */
+static uint64_t pt_install(uint64_t *slot, uint64_t want, bool *won)
 {
 	uint64_t cur = 0;
 
 	*won = __atomic_compare_exchange_n(slot, &cur, want, false, __ATOMIC_ACQ_REL,
 					   __ATOMIC_ACQUIRE);
 	return *won ? want : cur;
+}
+
+uint64_t mach_pt_fill(struct mach *m, uint64_t *slot, uint64_t pfn, unsigned order)
+{
+	bool won;
+	uint64_t e = pt_install(slot, (pfn << MACH_PAGE_SHIFT) | MACH_PT_LEAF, &won);
+
+	if (!won)
+		mach_frame_unref(m, pfn, order, MACH_REF_ONE);
+	return e;
 }
 
 /*
@@ -56,7 +67,7 @@ uint64_t *mach_pt_slot(struct mach *m, struct mach_pt *pt, uint64_t idx, unsigne
 		uint64_t *s = &n->e[(idx >> (PT_BITS * lvl)) & PT_MASK];
 		uint64_t e = LOAD_ACQ(*s);
 
-		if (MACH_UNLIKELY(!e)) {
+		if (unlikely(!e)) {
 			struct mach_pt_node *nn;
 			bool won;
 
@@ -69,13 +80,13 @@ uint64_t *mach_pt_slot(struct mach *m, struct mach_pt *pt, uint64_t idx, unsigne
 				*err = -ENOMEM;
 				return NULL;
 			}
-			e = mach_pt_install(s, (uint64_t)(uintptr_t)nn, &won);
+			e = pt_install(s, (uint64_t)(uintptr_t)nn, &won);
 			if (!won)
 				fault_free(nn);
 		}
 		/* A huge leaf above @level would mean the caller's region order and
 		 * the table disagree: an internal bug. */
-		if (MACH_UNLIKELY(e & MACH_PT_LEAF))
+		if (unlikely(e & MACH_PT_LEAF))
 			__builtin_trap();
 		n = (struct mach_pt_node *)(uintptr_t)e;
 	}
@@ -114,7 +125,7 @@ static void zap_node(struct mach *m, struct mach_free_batch *b, struct mach_pt_n
 			continue;
 		}
 		struct mach_pt_node *c = (struct mach_pt_node *)(uintptr_t)ent;
-		zap_node(m, b, c, lvl - 1, s, MACH_MAX(first, s), MACH_MIN(end, e));
+		zap_node(m, b, c, lvl - 1, s, max(first, s), min(end, e));
 		if (first <= s && e <= end) {
 			n->e[i] = 0;
 			fault_free(c);

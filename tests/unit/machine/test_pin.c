@@ -494,3 +494,13 @@ Test(pin, fail_nth_sweep_2m)
 {
 	sweep(MACH_MAP_HUGE_2M, 17);
 }
+
+/*
+ * Shared anonymous memory (pins through the hidden file's page cache): proc,
+ * root, file, its cache root, region array, 4 cache nodes, then per page a
+ * frame and a pin (16), then 2 charges.
+ */
+Test(pin, fail_nth_sweep_shared)
+{
+	sweep(MACH_MAP_SHARED, 27);
+}

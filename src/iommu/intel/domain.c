@@ -181,18 +181,43 @@ static void freelist_strand_locked(struct intel_domain *dom, struct intel_freeli
 
 /* -------------------------------------------------------- invalidation */
 
-/* Domain-selective invalidation on every unit; 0 or the first error. Under dom->lock. */
-static int flush_all_locked(struct intel_domain *dom)
+/* flush_units_locked() flags */
+#define UF_DOMAIN (1u << 0) /* domain-selective (and whole device TLBs); range ignored */
+#define UF_IH (1u << 1) /* page-selective: only leaves changed */
+#define UF_DEVTLB (1u << 2) /* page-selective: the device TLBs too */
+#define UF_CM_ONLY (1u << 3) /* only units in caching mode (CAP.CM) */
+
+/*
+ * Invalidate [@start, @end] of the domain (everything with UF_DOMAIN) on
+ * each of its units, each with its own DID; 0 or the first error (every
+ * unit is still flushed). Under dom->lock.
+ */
+static int flush_units_locked(struct intel_domain *dom, uint64_t start, uint64_t end,
+			      unsigned flags)
 {
 	unsigned i;
 	int rc = 0, r;
 
 	for (i = 0; i < dom->nunits; i++) {
-		r = intel_flush_iotlb_domain(dom->units[i].iommu, dom->units[i].did);
+		struct intel_iommu *iommu = dom->units[i].iommu;
+
+		if ((flags & UF_CM_ONLY) && !CAP_CM(iommu->cap))
+			continue;
+		if (flags & UF_DOMAIN)
+			r = intel_flush_iotlb_domain(iommu, dom->units[i].did);
+		else
+			r = intel_flush_iotlb(iommu, dom->units[i].did, start, end, flags & UF_IH,
+					      flags & UF_DEVTLB);
 		if (r && !rc)
 			rc = r;
 	}
 	return rc;
+}
+
+/* Domain-selective invalidation on every unit; 0 or the first error. Under dom->lock. */
+static int flush_all_locked(struct intel_domain *dom)
+{
+	return flush_units_locked(dom, 0, 0, UF_DOMAIN);
 }
 
 static void fq_flush_locked(struct intel_domain *dom)
@@ -268,6 +293,69 @@ static void retire_table(struct intel_domain *dom, struct iommu_iotlb_gather *g,
 
 /* ----------------------------------------------------------------- map */
 
+/*
+ * Descend toward @iova from table *@tpa of level @level down to the table
+ * of level @lvl; an empty entry on the way gets a new table when @alloc.
+ * Returns the level where it stopped: @lvl, *@tpa that table; or a higher
+ * one, at a leaf (in *@pe) or, without @alloc, an empty entry (*@pe = 0).
+ * With @lvl = 0 it stops at the entry mapping @iova or at the hole.
+ * Negative errno when a table cannot be allocated. *@tpa is only updated
+ * when @lvl is reached. Always inlined: the constant @alloc and @lvl of each
+ * caller then leave the lookup loop as tight as a hand-written one (the
+ * lookup is iova_to_phys(), hot in IOAS_UNMAP).
+ */
+static inline __attribute__((always_inline)) int pt_descend(struct intel_domain *dom, uint64_t iova,
+							    uint64_t *tpa, unsigned level,
+							    unsigned lvl, bool alloc, uint64_t *pe)
+{
+	uint64_t *t, e, npa, exp, pa = *tpa;
+	unsigned idx;
+	int rc;
+
+	for (; level > lvl; level--) {
+		t = tbl(dom, pa);
+		idx = (iova >> lvl_shift(level)) & 511;
+		e = pte_load(&t[idx]);
+		if (!e) {
+			if (!alloc) {
+				*pe = 0;
+				return (int)level;
+			}
+			rc = table_alloc(dom, &npa);
+			if (rc)
+				return rc;
+			exp = 0;
+			e = npa | dom->tbl_attrs;
+			if (!__atomic_compare_exchange_n(&t[idx], &exp, e, false, __ATOMIC_ACQ_REL,
+							 __ATOMIC_ACQUIRE)) {
+				table_free_pfn(dom, npa >> MACH_PAGE_SHIFT);
+				e = exp;
+			}
+		}
+		if (pte_is_leaf(e, level)) {
+			*pe = e;
+			return (int)level;
+		}
+		pa = e & VTD_ADDR_MASK;
+	}
+	*tpa = pa;
+	return (int)level;
+}
+
+/* Level of the leaf mapping @iova below table @tpa of @level, 0 when nothing maps it. */
+static unsigned leaf_below(struct intel_domain *dom, uint64_t tpa, unsigned level, uint64_t iova,
+			   uint64_t *pte)
+{
+	uint64_t e = 0; /* level 0 reached: not a case, but gcc cannot tell */
+	int l = pt_descend(dom, iova, &tpa, level, 0, false, &e);
+
+	if (!e)
+		return 0;
+	if (pte)
+		*pte = e;
+	return (unsigned)l;
+}
+
 /* True when no leaf is mapped anywhere under table @tpa of @level. */
 static bool pt_tree_empty(struct intel_domain *dom, uint64_t tpa, unsigned level)
 {
@@ -301,8 +389,7 @@ static int switch_to_large(struct intel_domain *dom, uint64_t *pte, uint64_t e, 
 			   uint64_t iova, uint64_t leaf)
 {
 	uint64_t exp = e;
-	unsigned i;
-	int rc = 0, r;
+	int rc;
 
 	if (!pt_tree_empty(dom, e & VTD_ADDR_MASK, lvl - 1))
 		return -EEXIST;
@@ -310,12 +397,7 @@ static int switch_to_large(struct intel_domain *dom, uint64_t *pte, uint64_t e, 
 					 __ATOMIC_ACQUIRE))
 		return -EEXIST;
 	pthread_mutex_lock(&dom->lock);
-	for (i = 0; i < dom->nunits; i++) {
-		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, iova,
-				      iova + lvl_size(lvl) - 1, false, true);
-		if (r && !rc)
-			rc = r;
-	}
+	rc = flush_units_locked(dom, iova, iova + lvl_size(lvl) - 1, UF_DEVTLB);
 	pthread_mutex_unlock(&dom->lock);
 	if (rc) {
 		pte_store(pte, e);
@@ -331,33 +413,17 @@ static int pt_map(struct intel_domain *dom, uint64_t iova, uint64_t pa, unsigned
 		  uint64_t attrs, size_t *mapped)
 {
 	const uint64_t sz = lvl_size(lvl);
-	uint64_t *t, e, tpa, npa, exp;
-	unsigned l, idx, i, n;
+	uint64_t *t, e, tpa;
+	unsigned idx, i, n;
 	int rc;
 
 	while (count) {
 		tpa = dom->pgd_pa;
-		for (l = dom->levels; l > lvl; l--) {
-			t = tbl(dom, tpa);
-			idx = (iova >> lvl_shift(l)) & 511;
-			e = pte_load(&t[idx]);
-			if (!e) {
-				rc = table_alloc(dom, &npa);
-				if (rc)
-					return rc;
-				exp = 0;
-				e = npa | dom->tbl_attrs;
-				if (!__atomic_compare_exchange_n(&t[idx], &exp, e, false,
-								 __ATOMIC_ACQ_REL,
-								 __ATOMIC_ACQUIRE)) {
-					table_free_pfn(dom, npa >> MACH_PAGE_SHIFT);
-					e = exp;
-				}
-			}
-			if (pte_is_leaf(e, l))
-				return -EEXIST; /* a larger leaf covers this range */
-			tpa = e & VTD_ADDR_MASK;
-		}
+		rc = pt_descend(dom, iova, &tpa, dom->levels, lvl, true, &e);
+		if (rc < 0)
+			return rc;
+		if ((unsigned)rc != lvl)
+			return -EEXIST; /* a larger leaf covers this range */
 		t = tbl(dom, tpa);
 		idx = (iova >> lvl_shift(lvl)) & 511;
 		n = (unsigned)min((size_t)(512 - idx), count);
@@ -441,20 +507,52 @@ static void pt_retire_tree(struct intel_domain *dom, struct iommu_iotlb_gather *
 	retire_table(dom, g, tpa);
 }
 
-static void pt_clear(struct intel_domain *dom, struct iommu_iotlb_gather *g, uint64_t tpa,
-		     unsigned level, uint64_t base, uint64_t start, uint64_t last)
+/* What pt_clear() unmaps: [start, last], widened to a larger leaf at start. */
+struct pt_unmap {
+	uint64_t start, last;
+	bool first; /* the entries holding start are still to be checked */
+};
+
+/*
+ * Clear [u->start, u->last] below table @tpa of @level (covering from
+ * @base). The first entries it meets are those holding u->start, so that
+ * path is checked before anything is cleared: false (nothing done) when
+ * nothing maps u->start or a larger leaf does that does not start there;
+ * a larger leaf that starts there widens u->last to its end.
+ */
+static bool pt_clear(struct intel_domain *dom, struct iommu_iotlb_gather *g, uint64_t tpa,
+		     unsigned level, uint64_t base, struct pt_unmap *u)
 {
 	const unsigned shift = lvl_shift(level);
 	const uint64_t esz = 1ULL << shift;
 	uint64_t *t = tbl(dom, tpa);
-	unsigned idx = (unsigned)(((start > base ? start : base) - base) >> shift);
+	unsigned idx = (unsigned)(((u->start > base ? u->start : base) - base) >> shift);
 
 	for (; idx < 512; idx++) {
 		uint64_t es = base + ((uint64_t)idx << shift), el = es + esz - 1, e;
 
-		if (es > last)
+		if (es > u->last)
 			break;
 		e = pte_load(&t[idx]);
+		if (u->first) {
+			if (!e)
+				return false;
+			if (pte_is_leaf(e, level)) {
+				if (esz > u->last - u->start + 1) {
+					if (!IS_ALIGNED(u->start, esz))
+						return false;
+					u->last = el; /* es == u->start */
+				}
+			} else if (es >= u->start && el <= u->last) {
+				if (!leaf_below(dom, e & VTD_ADDR_MASK, level - 1, u->start, NULL))
+					return false;
+			} else {
+				if (!pt_clear(dom, g, e & VTD_ADDR_MASK, level - 1, es, u))
+					return false;
+				continue;
+			}
+			u->first = false;
+		}
 		if (!e)
 			continue;
 		if (pte_is_leaf(e, level)) {
@@ -463,57 +561,35 @@ static void pt_clear(struct intel_domain *dom, struct iommu_iotlb_gather *g, uin
 			iommu_iotlb_gather_add_range(g, es, esz);
 			continue;
 		}
-		if (es >= start && el <= last) {
+		if (es >= u->start && el <= u->last) {
 			pte_store(&t[idx], 0);
 			pt_retire_tree(dom, g, e & VTD_ADDR_MASK, level - 1);
 			continue;
 		}
-		pt_clear(dom, g, e & VTD_ADDR_MASK, level - 1, es, start, last);
+		pt_clear(dom, g, e & VTD_ADDR_MASK, level - 1, es, u);
 	}
-}
-
-/* Level of the leaf mapping @iova, 0 when nothing maps it. */
-static unsigned leaf_level(struct intel_domain *dom, uint64_t iova, uint64_t *pte)
-{
-	uint64_t tpa = dom->pgd_pa, e;
-	unsigned l;
-
-	for (l = dom->levels; l >= 1; l--) {
-		e = pte_load(&tbl(dom, tpa)[(iova >> lvl_shift(l)) & 511]);
-		if (!e)
-			return 0;
-		if (pte_is_leaf(e, l)) {
-			if (pte)
-				*pte = e;
-			return l;
-		}
-		tpa = e & VTD_ADDR_MASK;
-	}
-	return 0;
+	return true;
 }
 
 static size_t intel_unmap_pages(struct iommu_domain *d, uint64_t iova, size_t pgsize,
 				size_t pgcount, struct iommu_iotlb_gather *g)
 {
 	struct intel_domain *dom = to_intel_domain(d);
-	uint64_t size, lsz;
-	unsigned l;
+	struct pt_unmap u;
+	uint64_t size;
 
 	if (check_mul_overflow((uint64_t)pgsize, (uint64_t)pgcount, &size) || !size ||
 	    iova + size - 1 < iova || iova > d->geometry.aperture_end)
 		return 0;
 	if (iova + size - 1 > d->geometry.aperture_end)
 		size = d->geometry.aperture_end - iova + 1;
-	l = leaf_level(dom, iova, NULL);
-	if (!l)
+	/* One walk: pt_clear() checks what maps iova before it clears anything. */
+	u.start = iova;
+	u.last = iova + size - 1;
+	u.first = true;
+	if (!pt_clear(dom, g, dom->pgd_pa, dom->levels, 0, &u))
 		return 0;
-	lsz = lvl_size(l);
-	if (lsz > size) {
-		if (!IS_ALIGNED(iova, lsz))
-			return 0;
-		size = lsz;
-	}
-	pt_clear(dom, g, dom->pgd_pa, dom->levels, 0, iova, iova + size - 1);
+	size = u.last - iova + 1;
 	iommu_iotlb_gather_add_range(g, iova, size);
 	if (g->pgsize < pgsize)
 		g->pgsize = pgsize;
@@ -525,8 +601,7 @@ static void intel_iotlb_sync(struct iommu_domain *d, struct iommu_iotlb_gather *
 	struct intel_domain *dom = to_intel_domain(d);
 	struct intel_freelist *fl = g->freelist;
 	bool ih = !fl || !fl->n;
-	unsigned i;
-	int rc = 0, r;
+	int rc;
 
 	g->freelist = NULL;
 	pthread_mutex_lock(&dom->lock);
@@ -546,12 +621,7 @@ static void intel_iotlb_sync(struct iommu_domain *d, struct iommu_iotlb_gather *
 		pthread_mutex_unlock(&dom->lock);
 		return;
 	}
-	for (i = 0; i < dom->nunits; i++) {
-		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, g->start, g->end, ih,
-				      true);
-		if (r && !rc)
-			rc = r;
-	}
+	rc = flush_units_locked(dom, g->start, g->end, UF_DEVTLB | (ih ? UF_IH : 0));
 	if (rc) {
 		freelist_strand_locked(dom, fl);
 		fl = NULL;
@@ -572,21 +642,13 @@ static void intel_iotlb_sync(struct iommu_domain *d, struct iommu_iotlb_gather *
 static int intel_iotlb_sync_map(struct iommu_domain *d, uint64_t iova, size_t size)
 {
 	struct intel_domain *dom = to_intel_domain(d);
-	unsigned i;
-	int rc = 0, r;
+	int rc;
 
 	if (!__atomic_load_n(&dom->cm_units, __ATOMIC_ACQUIRE))
 		return 0;
 	pthread_mutex_lock(&dom->lock);
-	for (i = 0; i < dom->nunits; i++) {
-		if (!CAP_CM(dom->units[i].iommu->cap))
-			continue;
-		/* Device TLBs never hold not-present results: no device-TLB flush. */
-		r = intel_flush_iotlb(dom->units[i].iommu, dom->units[i].did, iova, iova + size - 1,
-				      false, false);
-		if (r && !rc)
-			rc = r;
-	}
+	/* Device TLBs never hold not-present results: no device-TLB flush. */
+	rc = flush_units_locked(dom, iova, iova + size - 1, UF_CM_ONLY);
 	pthread_mutex_unlock(&dom->lock);
 	return rc;
 }
@@ -611,7 +673,7 @@ static uint64_t intel_iova_to_phys(struct iommu_domain *d, uint64_t iova)
 
 	if (iova > d->geometry.aperture_end)
 		return 0;
-	l = leaf_level(dom, iova, &e);
+	l = leaf_below(dom, dom->pgd_pa, dom->levels, iova, &e);
 	if (!l)
 		return 0;
 	return (e & VTD_ADDR_MASK & ~(lvl_size(l) - 1)) | (iova & (lvl_size(l) - 1));

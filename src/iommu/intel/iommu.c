@@ -449,29 +449,40 @@ static int flush_global(struct intel_iommu *iommu)
 }
 
 /*
+ * One batch for an endpoint whose entry changed: @qw0 (a context-cache or
+ * PASID-cache descriptor, its qw1 0), the IOTLB DSI of @did
+ * (iotlb_dsi_desc()), then with @sid >= 0 the whole device TLB of @sid.
+ */
+static int flush_dev_batch(struct intel_iommu *iommu, uint64_t qw0, uint16_t did, int32_t sid)
+{
+	uint64_t d[6];
+	unsigned n = 2;
+
+	d[0] = qw0;
+	d[1] = 0;
+	iotlb_dsi_desc(iommu, did, &d[2]);
+	if (sid >= 0 && !iommu->opts.skip_devtlb_inval) {
+		devtlb_desc(&d[4], (uint16_t)sid, 0, QI_DEV_IOTLB_AM_ALL);
+		STAT_INC(iommu, devtlb_invalidations);
+		n++;
+	}
+	return intel_qi_submit(iommu, d, n);
+}
+
+/*
  * Context-cache (device-selective, @did) then IOTLB domain-selective for
- * @did; with @devtlb (an endpoint that used ATS, its entry just made not
+ * @did (type 2: context entries are legacy or DID 0, never a first-stage
+ * DID); with @devtlb (an endpoint that used ATS, its entry just made not
  * present) then its whole device TLB (§6.5.3.3; Linux's
  * intel_context_flush_present).
  */
 static int flush_context_dev(struct intel_iommu *iommu, uint16_t did, uint16_t sid, bool devtlb)
 {
-	uint64_t d[6];
-	unsigned n = 2;
-
-	d[0] = QI_TYPE_CC | QI_CC_GRAN_DEVICE | QI_CC_DID(did) | QI_CC_SID(sid) | QI_CC_FM(0);
-	d[1] = 0;
-	d[2] = QI_TYPE_IOTLB | QI_IOTLB_GRAN_DOMAIN | QI_IOTLB_DID(did);
-	iotlb_drain_bits(iommu, &d[2]);
-	d[3] = 0;
 	STAT_INC(iommu, cc_invalidations);
-	STAT_INC(iommu, iotlb_dsi);
-	if (devtlb && !iommu->opts.skip_devtlb_inval) {
-		devtlb_desc(&d[4], sid, 0, QI_DEV_IOTLB_AM_ALL);
-		STAT_INC(iommu, devtlb_invalidations);
-		n++;
-	}
-	return intel_qi_submit(iommu, d, n);
+	return flush_dev_batch(iommu,
+			       QI_TYPE_CC | QI_CC_GRAN_DEVICE | QI_CC_DID(did) | QI_CC_SID(sid) |
+				       QI_CC_FM(0),
+			       did, devtlb ? (int32_t)sid : -1);
 }
 
 /* ---------------------------------------------------------- domain ids */
@@ -564,19 +575,11 @@ static int ctx_table_get(struct intel_iommu *iommu, uint8_t bus, uint8_t devfn)
  */
 static int flush_pasid_dev(struct intel_iommu *iommu, uint16_t did, uint32_t pasid, int32_t sid)
 {
-	uint64_t d[6];
-	unsigned n = 2;
-
-	d[0] = QI_TYPE_PC | QI_PC_GRAN_PASID | QI_PC_DID(did) | QI_PC_PASID(pasid);
-	d[1] = 0;
-	iotlb_dsi_desc(iommu, did, &d[2]); /* type 6 for a first-stage DID */
 	STAT_INC(iommu, pc_invalidations);
-	if (sid >= 0 && !iommu->opts.skip_devtlb_inval) {
-		devtlb_desc(&d[4], (uint16_t)sid, 0, QI_DEV_IOTLB_AM_ALL);
-		STAT_INC(iommu, devtlb_invalidations);
-		n++;
-	}
-	return intel_qi_submit(iommu, d, n);
+	/* The IOTLB DSI is type 6 for a first-stage DID. */
+	return flush_dev_batch(iommu,
+			       QI_TYPE_PC | QI_PC_GRAN_PASID | QI_PC_DID(did) | QI_PC_PASID(pasid),
+			       did, sid);
 }
 
 static uint64_t *pasid_entry(struct intel_iommu *iommu, struct intel_dev *info, uint32_t pasid)

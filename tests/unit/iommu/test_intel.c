@@ -121,6 +121,36 @@ Test(intel, stepped_queue)
 	ut_fini(&u);
 }
 
+/*
+ * Unmap checks what maps the first page before it clears anything: nothing
+ * (even with later pages mapped, even where a whole table would go) or a
+ * larger leaf not starting there unmaps nothing; a larger leaf starting
+ * there is unmapped whole.
+ */
+Test(intel, unmap_first_page_decides)
+{
+	const uint64_t sz2m = 2ULL << 20;
+	struct ut u;
+
+	ut_init(&u, NULL, NULL);
+	cr_assert(u.d->pgsize_bitmap & sz2m);
+	cr_assert_eq(iommu_map(u.d, 0x400000, 0x800000, sz2m, IOMMU_READ), 0);
+	cr_assert_eq(iommu_unmap(u.d, 0x401000, SZ_4K), 0);
+	cr_assert_eq(iommu_iova_to_phys(u.d, 0x401000), 0x801000);
+	cr_assert_eq(iommu_unmap(u.d, 0x400000, SZ_4K), sz2m);
+	cr_assert_eq(iommu_iova_to_phys(u.d, 0x5ff000), 0);
+
+	cr_assert_eq(iommu_map(u.d, 0x201000, 0x900000, 2 * SZ_4K, IOMMU_READ), 0);
+	cr_assert_eq(iommu_unmap(u.d, 0x200000, 4 * SZ_4K), 0);
+	cr_assert_eq(iommu_iova_to_phys(u.d, 0x202000), 0x901000);
+	cr_assert_eq(iommu_unmap(u.d, 0x200000, sz2m), 0);
+	cr_assert_eq(iommu_iova_to_phys(u.d, 0x201000), 0x900000);
+	cr_assert_eq(iommu_unmap(u.d, 0x201000, 4 * SZ_4K),
+		     4 * SZ_4K); /* the holes after the first page too */
+	cr_assert_eq(iommu_iova_to_phys(u.d, 0x202000), 0);
+	ut_fini(&u);
+}
+
 Test(intel, caching_mode_map_invalidates)
 {
 	struct vtd_config cfg = vtd_config_default();

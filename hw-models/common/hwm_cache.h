@@ -421,10 +421,110 @@ static inline struct hwm_cache_view hwm_cache_view(const struct hwm_cache *c)
 }
 
 /*
+ * One pass of a lookup over set @s (entries at @base): the most selective
+ * word tested alone first, the payload of a match copied word by word.
+ * Returns the matching entry or NULL, and false in *@ok when a writer was
+ * in the set (odd seqcount, or it moved during the pass): the pass proves
+ * nothing then and the caller retries. *@s0 is the seqcount the pass saw.
+ */
+static inline __attribute__((always_inline)) struct hwm_centry *
+hwm_cache_scan_(struct hwm_cset *s, unsigned char *base, uint32_t ways, size_t stride,
+		uint64_t *dst, size_t size, uint64_t m0, uint64_t m1, uint64_t m2, uint64_t m3,
+		uint64_t k0, uint64_t k1, uint64_t k2, uint64_t k3, unsigned pw, uint32_t *way,
+		uint64_t *s0, bool *ok)
+{
+	uint64_t mpw = pw == 0 ? m0 : pw == 1 ? m1 : pw == 2 ? m2 : m3;
+	uint64_t kpw = pw == 0 ? k0 : pw == 1 ? k1 : pw == 2 ? k2 : k3;
+	struct hwm_centry *hit = NULL;
+	uint32_t w = 0;
+
+	*s0 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(*s0 & 1, 0)) {
+		*ok = false;
+		return NULL;
+	}
+	do { /* (ways >= 1) */
+		struct hwm_centry *e = (struct hwm_centry *)(base + w * stride);
+
+		if ((hwm_ld_(&e->tag[pw]) & mpw) != kpw)
+			continue;
+		/* the other words (a word no field of the mask lives in is not
+		 * even loaded when the masks are constants) */
+		if ((pw != 0 && m0 ? (hwm_ld_(&e->tag[0]) & m0) ^ k0 : 0) |
+		    (pw != 1 && m1 ? (hwm_ld_(&e->tag[1]) & m1) ^ k1 : 0) |
+		    (pw != 2 && m2 ? (hwm_ld_(&e->tag[2]) & m2) ^ k2 : 0) |
+		    (pw != 3 ? (hwm_ld_(&e->tag[3]) & m3) ^ k3 : 0))
+			continue;
+#pragma GCC unroll 8
+		for (size_t i = 0; i < size / 8; i++)
+			dst[i] = hwm_ld_(&e->payload[i]);
+		hit = e;
+		*way = w;
+		break;
+	} while (++w < ways);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	*ok = __atomic_load_n(&s->seq, __ATOMIC_RELAXED) == *s0;
+	return hit;
+}
+
+/* A lookup's accounting, once its pass is valid: LRU stamp and hit, or miss. */
+static inline __attribute__((always_inline)) bool
+hwm_cache_account_(struct hwm_cset *s, struct hwm_centry *hit, uint32_t si, uint32_t way,
+		   uint64_t s0, struct hwm_cache_ref *ref)
+{
+	uint64_t tick;
+
+	if (!hit) {
+		hwm_st_(&s->misses, hwm_ld_(&s->misses) + 1);
+		return false;
+	}
+	if (ref) {
+		ref->set = si;
+		ref->way = way;
+		ref->seq = s0;
+	}
+	tick = hwm_ld_(&s->tick) + 1;
+	hwm_st_(&s->tick, tick);
+	hwm_st_(&hit->stamp, tick);
+	hwm_st_(&s->hits, hwm_ld_(&s->hits) + 1);
+	return true;
+}
+
+/*
+ * The lookup when a pass met a writer: pass after pass over set @si until
+ * one is valid. Out of line (rare), and handed the masked key as words, not
+ * the key struct: a struct whose address escapes lives in memory, built
+ * with narrow stores on every lookup.
+ */
+static __attribute__((noinline, cold)) bool
+hwm_cache_get_retry_(struct hwm_cset *s, unsigned char *base, uint32_t ways, size_t stride,
+		     uint32_t si, void *payload, size_t size, uint64_t m0, uint64_t m1, uint64_t m2,
+		     uint64_t m3, uint64_t k0, uint64_t k1, uint64_t k2, uint64_t k3, unsigned pw,
+		     struct hwm_cache_ref *ref)
+{
+	struct hwm_centry *hit;
+	uint32_t way = 0;
+	uint64_t s0;
+	bool ok;
+
+	for (;;) {
+		hit = hwm_cache_scan_(s, base, ways, stride, payload, size, m0, m1, m2, m3, k0, k1,
+				      k2, k3, pw, &way, &s0, &ok);
+		if (ok)
+			break;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	return hwm_cache_account_(s, hit, si, way, s0, ref);
+}
+
+/*
  * The lookup proper, for hwm_cache_get() (masks from the cache) and
  * hwm_cache_get_spec() (masks from constants): the key as four masked words
- * in registers, the set from the index fields, the most selective word
- * tested alone first, the payload copied word by word, the seqcount checked.
+ * in registers, the set from the index fields, one pass over the set
+ * validated by its seqcount (hwm_cache_get_retry_() when a writer was
+ * there), then the accounting.
  */
 static inline __attribute__((always_inline)) bool
 hwm_cache_get_view_(const struct hwm_cache_view *c, const struct hwm_ctag *key, void *payload,
@@ -435,71 +535,23 @@ hwm_cache_get_view_(const struct hwm_cache_view *c, const struct hwm_ctag *key, 
 	uint64_t w2 = key->domain | (uint64_t)key->vmid << 32 | (uint64_t)key->shift << 48 |
 		      (uint64_t)key->level << 56;
 	uint64_t w3 = key->kind | (uint64_t)key->flags << 8 | (uint64_t)key->pad << 16;
-	uint64_t k0, k1, k2, k3, mpw, kpw;
-	uint32_t ways = c->ways, si;
-	size_t stride = c->stride;
-	uint64_t *dst = payload;
+	/* (a key matches valid entries only: the valid bit is in m3 and k3) */
+	uint64_t k0 = w0 & m0, k1 = w1 & m1, k2 = w2 & m2, k3 = (w3 & m3) | HWM_CENTRY_VALID;
+	uint32_t si = hwm_cache_hash_(c->set_mask, w0, w1, w2, w3, x1, x2, x3, ix_addr);
+	struct hwm_cset *s = &c->sets[si];
+	unsigned char *base = c->entries + (size_t)si * c->set_stride;
 	struct hwm_centry *hit;
-	struct hwm_cset *s;
-	unsigned char *base;
+	uint32_t way = 0;
+	uint64_t s0;
+	bool ok;
 
-	m3 |= HWM_CENTRY_VALID; /* a key matches valid entries only */
-	k0 = w0 & m0;
-	k1 = w1 & m1;
-	k2 = w2 & m2;
-	k3 = (w3 & m3) | HWM_CENTRY_VALID;
-	mpw = pw == 0 ? m0 : pw == 1 ? m1 : pw == 2 ? m2 : m3;
-	kpw = pw == 0 ? k0 : pw == 1 ? k1 : pw == 2 ? k2 : k3;
-	si = hwm_cache_hash_(c->set_mask, w0, w1, w2, w3, x1, x2, x3, ix_addr);
-	s = &c->sets[si];
-	base = c->entries + (size_t)si * c->set_stride;
-	for (;;) {
-		uint64_t s0 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-
-		hit = NULL;
-		if (__builtin_expect(!(s0 & 1), 1)) {
-			for (uint32_t w = 0; w < ways; w++) {
-				struct hwm_centry *e = (struct hwm_centry *)(base + w * stride);
-
-				if ((hwm_ld_(&e->tag[pw]) & mpw) != kpw)
-					continue;
-				/* the other words (a word no field of the mask lives in
-				 * is not even loaded when the masks are constants) */
-				if ((pw != 0 && m0 ? (hwm_ld_(&e->tag[0]) & m0) ^ k0 : 0) |
-				    (pw != 1 && m1 ? (hwm_ld_(&e->tag[1]) & m1) ^ k1 : 0) |
-				    (pw != 2 && m2 ? (hwm_ld_(&e->tag[2]) & m2) ^ k2 : 0) |
-				    (pw != 3 ? (hwm_ld_(&e->tag[3]) & m3) ^ k3 : 0))
-					continue;
-#pragma GCC unroll 8
-				for (size_t i = 0; i < size / 8; i++)
-					dst[i] = hwm_ld_(&e->payload[i]);
-				hit = e;
-				if (ref) {
-					ref->set = si;
-					ref->way = w;
-					ref->seq = s0;
-				}
-				break;
-			}
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == s0)
-				break;
-		}
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
-	}
-	if (!hit) {
-		hwm_st_(&s->misses, hwm_ld_(&s->misses) + 1);
-		return false;
-	}
-	{
-		uint64_t tick = hwm_ld_(&s->tick) + 1;
-		hwm_st_(&s->tick, tick);
-		hwm_st_(&hit->stamp, tick);
-	}
-	hwm_st_(&s->hits, hwm_ld_(&s->hits) + 1);
-	return true;
+	m3 |= HWM_CENTRY_VALID;
+	hit = hwm_cache_scan_(s, base, c->ways, c->stride, payload, size, m0, m1, m2, m3, k0, k1,
+			      k2, k3, pw, &way, &s0, &ok);
+	if (__builtin_expect(!ok, 0))
+		return hwm_cache_get_retry_(s, base, c->ways, c->stride, si, payload, size, m0, m1,
+					    m2, m3, k0, k1, k2, k3, pw, ref);
+	return hwm_cache_account_(s, hit, si, way, s0, ref);
 }
 
 static inline __attribute__((always_inline)) bool
@@ -586,7 +638,9 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 	uint64_t m0 = hwm_fmask_(match, 0), m1 = hwm_fmask_(match, 1), m2 = hwm_fmask_(match, 2),
 		 m3 = hwm_fmask_(match, 3) | HWM_CENTRY_VALID;
 	uint64_t k0 = w0 & m0, k1 = w1 & m1, k2 = w2 & m2, k3 = (w3 & m3) | HWM_CENTRY_VALID;
-	uint64_t bit = 1ull << ((w2 >> 48 & 0xff) < 63 ? (w2 >> 48 & 0xff) : 63), tick;
+	unsigned pw = hwm_primary_word_(match);
+	uint64_t mpw = pw == 0 ? m0 : pw == 1 ? m1 : m2, kpw = pw == 0 ? k0 : pw == 1 ? k1 : k2;
+	uint64_t bit = 1ull << (tag->shift < 63 ? tag->shift : 63), tick;
 	uint32_t si = hwm_cache_hash_(c->set_mask, w0, w1, w2, w3, hwm_fmask_(index, 1),
 				      hwm_fmask_(index & ~HWM_TAG_ADDR, 2), hwm_fmask_(index, 3),
 				      index & HWM_TAG_ADDR);
@@ -624,6 +678,9 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 				slot = e;
 			continue;
 		}
+		/* the most selective word alone first, as a lookup does */
+		if (pw != 3 && (hwm_ld_(&e->tag[pw]) & mpw) != kpw)
+			continue;
 		if (!((m0 ? (hwm_ld_(&e->tag[0]) & m0) ^ k0 : 0) |
 		      (m1 ? (hwm_ld_(&e->tag[1]) & m1) ^ k1 : 0) |
 		      (m2 ? (hwm_ld_(&e->tag[2]) & m2) ^ k2 : 0) | ((e3 & m3) ^ k3))) {
@@ -632,7 +689,8 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 		}
 	}
 	if (!slot) {
-		slot = hwm_cache_entry_(c, si, ways == 1 ? 0 : hwm_cache_victim_(c, si));
+		slot = (struct hwm_centry *)(base +
+					     (ways == 1 ? 0 : hwm_cache_victim_(c, si) * stride));
 		ev = true;
 		s->evictions++;
 		if (evicted) {

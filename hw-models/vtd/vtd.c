@@ -787,6 +787,8 @@ int vtd_create(const struct vtd_config *cfg, const struct hwm_bus *bus, struct h
 	v->cap = make_cap(cfg);
 	v->ecap = make_ecap(cfg);
 	v->haw_mask = GENMASK(cfg->haw - 1, 12);
+	v->rsvd_haw = GENMASK(51, cfg->haw);
+	v->beyond_mgaw = cfg->mgaw < 64 ? ~0ull << cfg->mgaw : 0;
 	v->checker = cfg->checker;
 	v->iommu.ops = &vtd_ops;
 	v->iommu.vendor = HWM_VENDOR_VTD;

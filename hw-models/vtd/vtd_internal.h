@@ -299,6 +299,8 @@ struct vtd {
 	struct hwm_bus bus;
 	uint64_t cap, ecap;
 	uint64_t haw_mask; /* address bits 51:12 below HAW */
+	uint64_t rsvd_haw; /* bits 51:HAW, reserved in table entries */
+	uint64_t beyond_mgaw; /* input address bits at and above MGAW */
 
 	pthread_mutex_t lock;
 

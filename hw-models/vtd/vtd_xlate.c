@@ -48,6 +48,13 @@ struct xl {
 	uint64_t epoch; /* v->inval_epoch before the first lookup: fills are made against it */
 };
 
+static inline bool inject_armed(const struct vtd *v)
+{
+	struct fault_ctx *fc = v->bus.fault;
+
+	return fc && __atomic_load_n(&((struct fault_ctx_head *)fc)->armed, __ATOMIC_RELAXED);
+}
+
 /* rd() with a fault context armed: the injection points, in their order. */
 static __attribute__((noinline)) int rd_inject(struct vtd *v, uint64_t pa, void *buf, size_t len,
 					       bool is_pte)
@@ -343,22 +350,58 @@ static __attribute__((noinline)) void checker_pwc(struct vtd *v, uint32_t rid,
 		vtd_check(v, VTD_CHK_TABLE_REUSE, rid, p->next, cur);
 }
 
-/*
- * The deepest paging-structure-cache entry for @in (§6.2.4): levels 2 up to
- * @top, skipping sizes the cache never held. On a hit, the walk resumes
- * below it with the cached table and cumulative permissions.
- */
-static bool pwc_find(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
-		     unsigned top, unsigned *level, uint64_t *table, uint32_t *perms)
+/* pwc_find() with the checker on: the whole payload, compared against memory. */
+static __attribute__((noinline, cold)) bool pwc_find_checked(struct xl *x, unsigned kind,
+							     uint32_t did, uint32_t pasid,
+							     uint64_t in, unsigned top,
+							     struct vtd_pwce *p, unsigned *l)
 {
 	struct vtd *v = x->v;
 	uint64_t present = hwm_cache_shift_mask_(v->pwc);
 	struct hwm_cache_view cv = hwm_cache_view(v->pwc);
+	unsigned sh = 21;
+
+	for (*l = 2; *l <= top; (*l)++, sh += 9) {
+		struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
+				      .shift = sh,
+				      .level = *l,
+				      .kind = kind,
+				      .domain = did,
+				      .pasid = pasid };
+		if ((present & BIT(sh)) &&
+		    hwm_cache_get_spec_view(&cv, &k, p, sizeof(*p), VTD_PWC_MATCH, VTD_PWC_INDEX)) {
+			checker_pwc(v, x->req->rid, p);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The deepest paging-structure-cache entry for @in (§6.2.4): levels 2 up to
+ * @top, skipping sizes the cache never held. On a hit, the walk resumes
+ * below it with the cached table and cumulative permissions. Inline: the
+ * fast path's walk keeps its loop in registers.
+ */
+static inline __attribute__((always_inline)) bool
+pwc_find(struct xl *x, bool checker, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
+	 unsigned top, unsigned *level, uint64_t *table, uint32_t *perms)
+{
+	struct vtd *v = x->v;
 	struct vtd_pwce p;
 	unsigned l = 2, sh = 21;
 
-	if (__builtin_expect(__atomic_load_n(&v->checker, __ATOMIC_RELAXED), 0)) {
+	if (__builtin_expect(checker, 0)) {
 		/* the checker compares the cached entry: the whole payload */
+		if (!pwc_find_checked(x, kind, did, pasid, in, top, &p, &l))
+			return false;
+		goto hit;
+	}
+	{
+		uint64_t present = hwm_cache_shift_mask_(v->pwc);
+		struct hwm_cache_view cv = hwm_cache_view(v->pwc);
+
+		/* deepest level first; sizes the cache never held are not probed */
 		for (; l <= top; l++, sh += 9) {
 			struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
 					      .shift = sh,
@@ -367,25 +410,10 @@ static bool pwc_find(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, 
 					      .domain = did,
 					      .pasid = pasid };
 			if ((present & BIT(sh)) &&
-			    hwm_cache_get_spec_view(&cv, &k, &p, sizeof(p), VTD_PWC_MATCH,
-						    VTD_PWC_INDEX)) {
-				checker_pwc(v, x->req->rid, &p);
+			    hwm_cache_get_spec_view(&cv, &k, &p, VTD_PWCE_HOT, VTD_PWC_MATCH,
+						    VTD_PWC_INDEX))
 				goto hit;
-			}
 		}
-		return false;
-	}
-	/* deepest level first; sizes the cache never held are not probed */
-	for (; l <= top; l++, sh += 9) {
-		struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
-				      .shift = sh,
-				      .level = l,
-				      .kind = kind,
-				      .domain = did,
-				      .pasid = pasid };
-		if ((present & BIT(sh)) && hwm_cache_get_spec_view(&cv, &k, &p, VTD_PWCE_HOT,
-								   VTD_PWC_MATCH, VTD_PWC_INDEX))
-			goto hit;
 	}
 	return false;
 hit:
@@ -434,10 +462,10 @@ pwc_fill_checked(struct vtd *v, uint64_t epoch, unsigned kind, uint32_t did, uin
  * read waits for a failed store forward.
  */
 static inline __attribute__((always_inline)) void
-pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in, unsigned l,
-	 uint64_t next, uint64_t entry, uint64_t entry_pa, uint32_t perms)
+pwc_fill(struct xl *x, bool checker, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
+	 unsigned l, uint64_t next, uint64_t entry, uint64_t entry_pa, uint32_t perms)
 {
-	if (__builtin_expect(__atomic_load_n(&x->v->checker, __ATOMIC_RELAXED), 0)) {
+	if (__builtin_expect(checker, 0)) {
 		/* out of line: the walk loop stays as it was */
 		pwc_fill_checked(x->v, x->epoch, kind, did, pasid, in, l, next, entry, entry_pa,
 				 perms);
@@ -451,35 +479,41 @@ pwc_fill(struct xl *x, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
  * D 9, address 51:12; R|W = 0 is not present. Returns 0 or a fault reason.
  *
  * Reads and levels are counted in registers and added to the cost once.
+ * Only the starting table is compared with HAW: every table below it comes
+ * from an entry whose bits 51:HAW passed the reserved-bit check (and the
+ * roots' entries reserve those bits too, so this is a guard).
+ *
+ * Inline into the fast path's miss (ss_miss(), @fast: no fault context
+ * armed and the checker off, both checked by its caller); everything else
+ * calls ss_walk().
  */
-static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t in, uint32_t acc,
-			bool ad, uint32_t did, uint32_t ptag, bool use_pwc, struct wres *o)
+static inline __attribute__((always_inline)) uint32_t
+ss_walk_(struct xl *x, uint64_t root, unsigned levels, uint64_t in, uint32_t acc, bool ad,
+	 uint32_t did, uint32_t ptag, bool use_pwc, bool fast, struct wres *o)
 {
 	struct vtd *v = x->v;
-	struct fault_ctx *fc = v->bus.fault;
 	bool sm = x->scalable;
-	bool inject =
-		fc && __atomic_load_n(&((struct fault_ctx_head *)fc)->armed, __ATOMIC_RELAXED);
-	uint64_t table = root, rsvd0 = GENMASK(51, v->cfg.haw);
+	bool inject = !fast && inject_armed(v);
+	bool checker = !fast && __atomic_load_n(&v->checker, __ATOMIC_RELAXED);
+	uint64_t table = root, rsvd0 = v->rsvd_haw;
 	uint32_t perms = HWM_ACC_READ | HWM_ACC_WRITE, reason = 0;
-	unsigned level = levels, width = 12 + 9 * levels, nlev = 0, nread = 0;
+	unsigned level = levels, width = 12 + 9 * levels, nread = 0;
 
 	if (width < 64 && (in >> width))
 		return sm ? FR_SS_BEYOND : FR_ADDR_BEYOND_MGAW;
-	if (v->cfg.mgaw < 64 && (in >> v->cfg.mgaw))
+	if (in & v->beyond_mgaw)
 		return sm ? FR_SS_BEYOND : FR_ADDR_BEYOND_MGAW;
 	if (use_pwc)
-		pwc_find(x, PWC_SS, did, ptag, in, levels, &level, &table, &perms);
+		pwc_find(x, checker, PWC_SS, did, ptag, in, levels, &level, &table, &perms);
+	if (beyond_haw(v, table)) {
+		x->levels++;
+		return sm ? FR_SS_PTR_INVALID : FR_PTE_ACCESS;
+	}
 	for (;; level--) {
 		unsigned sh = 12 + 9 * (level - 1);
 		uint64_t pa = table + ((in >> sh) & 511) * 8, pte, rsvd = rsvd0;
 		bool leaf = level == 1;
 
-		nlev++;
-		if (beyond_haw(v, table)) {
-			reason = sm ? FR_SS_PTR_INVALID : FR_PTE_ACCESS;
-			break;
-		}
 		nread++;
 		if (__builtin_expect(inject, 0)
 			    ? rd_inject(v, pa, &pte, 8, true)
@@ -527,9 +561,9 @@ static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t i
 		}
 		table = pte & GENMASK(51, 12);
 		if (use_pwc)
-			pwc_fill(x, PWC_SS, did, ptag, in, level, table, pte, pa, perms);
+			pwc_fill(x, checker, PWC_SS, did, ptag, in, level, table, pte, pa, perms);
 	}
-	x->levels += nlev;
+	x->levels += nread;
 	x->cost->mem_accesses += nread;
 	x->cost->cycles += (uint64_t)nread * v->cfg.cost.mem_access_cycles;
 	if (reason)
@@ -539,6 +573,13 @@ static uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels, uint64_t i
 	if ((acc & (HWM_ACC_READ | HWM_ACC_EXEC)) && !(perms & HWM_ACC_READ))
 		return sm ? FR_SM_READ : FR_READ;
 	return 0;
+}
+
+static __attribute__((noinline)) uint32_t ss_walk(struct xl *x, uint64_t root, unsigned levels,
+						  uint64_t in, uint32_t acc, bool ad, uint32_t did,
+						  uint32_t ptag, bool use_pwc, struct wres *o)
+{
+	return ss_walk_(x, root, levels, in, acc, ad, did, ptag, use_pwc, false, o);
 }
 
 /* Nested: a first-stage table or output address (a GPA) through the second stage. */
@@ -592,7 +633,8 @@ static uint32_t fs_walk(struct xl *x, const struct vtd_pei *pe, const struct nes
 	if (beyond_haw(v, table) && !n)
 		return FR_FS_PTR_INVALID;
 	if (use_pwc)
-		pwc_find(x, PWC_FS, did, ptag, in, levels, &level, &table, &perms);
+		pwc_find(x, __atomic_load_n(&v->checker, __ATOMIC_RELAXED), PWC_FS, did, ptag, in,
+			 levels, &level, &table, &perms);
 	for (;; level--) {
 		unsigned sh = 12 + 9 * (level - 1);
 		uint64_t gpa = table + ((in >> sh) & 511) * 8, pa, pte, rsvd;
@@ -610,7 +652,7 @@ static uint32_t fs_walk(struct xl *x, const struct vtd_pei *pe, const struct nes
 			o->pte_pa = pa;
 			return FR_FS_NP;
 		}
-		rsvd = GENMASK(51, v->cfg.haw);
+		rsvd = v->rsvd_haw;
 		if (!pe->nxe)
 			rsvd |= BIT(63);
 		leaf = level == 1 || (pte & BIT(7));
@@ -648,7 +690,8 @@ static uint32_t fs_walk(struct xl *x, const struct vtd_pei *pe, const struct nes
 		set_bits(x, pa, &pte, BIT(5));
 		table = pte & GENMASK(51, 12);
 		if (use_pwc)
-			pwc_fill(x, PWC_FS, did, ptag, in, level, table, pte, pa, perms);
+			pwc_fill(x, __atomic_load_n(&v->checker, __ATOMIC_RELAXED), PWC_FS, did,
+				 ptag, in, level, table, pte, pa, perms);
 	}
 	if (n) {
 		/* The output is a GPA: through the second stage with the request's access. */
@@ -793,6 +836,31 @@ tlb_get(struct hwm_cache *c, uint32_t match, uint32_t index, uint32_t sid, uint3
 	return false;
 }
 
+/* An IOTLB fill (inline: the fast path's miss ends with one). */
+static inline __attribute__((always_inline)) void iotlb_fill(struct vtd *v, uint64_t epoch,
+							     uint32_t pasid, uint32_t did,
+							     uint64_t iova, unsigned shift,
+							     const struct vtd_tlbe *e)
+{
+	struct hwm_ctag k = { .addr = iova & ~((1ull << shift) - 1),
+			      .shift = shift,
+			      .pasid = pasid,
+			      .domain = did,
+			      .kind = e->kind };
+	struct hwm_ctag ev;
+	uint64_t w[4];
+
+	vtd_tlbe_words(e, w);
+	/* the victim's tag only when the eviction will be traced */
+	if (hwm_cache_fill_spec_since(
+		    v->iotlb, &k, w, sizeof(w), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX, &v->inval_epoch,
+		    epoch, trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict) ? &ev : NULL) &&
+	    trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict))
+		TRACE(v->bus.trace, hw_iotlb_evict, TRACE_STR(VTD_VENDOR), ev.domain, ev.addr,
+		      1ull << ev.shift);
+}
+
+/* A fill of the IOTLB (@sid 0) or the device TLB. */
 static void tlb_fill(struct vtd *v, uint64_t epoch, struct hwm_cache *c, uint32_t sid,
 		     uint32_t pasid, uint32_t did, uint64_t iova, unsigned shift,
 		     const struct vtd_tlbe *e)
@@ -803,22 +871,15 @@ static void tlb_fill(struct vtd *v, uint64_t epoch, struct hwm_cache *c, uint32_
 			      .pasid = pasid,
 			      .domain = did,
 			      .kind = e->kind };
-	struct hwm_ctag ev;
 	uint64_t w[4];
 
-	vtd_tlbe_words(e, w);
-	if (c == v->devtlb) {
-		hwm_cache_fill_spec_since(c, &k, w, sizeof(w), VTD_DEVTLB_MATCH, VTD_DEVTLB_INDEX,
-					  &v->inval_epoch, epoch, NULL);
+	if (c != v->devtlb) {
+		iotlb_fill(v, epoch, pasid, did, iova, shift, e);
 		return;
 	}
-	/* the victim's tag only when the eviction will be traced */
-	if (hwm_cache_fill_spec_since(
-		    c, &k, w, sizeof(w), VTD_IOTLB_MATCH, VTD_IOTLB_INDEX, &v->inval_epoch, epoch,
-		    trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict) ? &ev : NULL) &&
-	    trace_on(v->bus.trace, TRACE_EV_hw_iotlb_evict))
-		TRACE(v->bus.trace, hw_iotlb_evict, TRACE_STR(VTD_VENDOR), ev.domain, ev.addr,
-		      1ull << ev.shift);
+	vtd_tlbe_words(e, w);
+	hwm_cache_fill_spec_since(c, &k, w, sizeof(w), VTD_DEVTLB_MATCH, VTD_DEVTLB_INDEX,
+				  &v->inval_epoch, epoch, NULL);
 }
 
 /* ------------------------------------------------------------ the general path */
@@ -1142,9 +1203,9 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 				       .cycles = (uint64_t)hits * cc->cache_hit_cycles };
 	TRACE(v->bus.trace, hw_iotlb_miss, TRACE_STR(VTD_VENDOR), req->rid, did, iova);
 	w.pte = w.pte_pa = 0;
-	reason =
-		ss_walk(&x, scalable ? pe->ssptr : ci->sslptr, scalable ? pe->sslevels : ci->levels,
-			iova, acc, false, did, ptag, true, &w);
+	reason = ss_walk_(&x, scalable ? pe->ssptr : ci->sslptr,
+			  scalable ? pe->sslevels : ci->levels, iova, acc, false, did, ptag, true,
+			  true, &w);
 	/* (ss_walk() checked the access against the walked permissions) */
 	vtd_add_relaxed(&v->walks, 1);
 	vtd_add_relaxed(&v->walk_mem, out->cost.mem_accesses);
@@ -1167,7 +1228,7 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 			       .kind = IOTLB_KIND_SS,
 			       .pte = w.pte,
 			       .pte_pa = w.pte_pa };
-	tlb_fill(v, x.epoch, v->iotlb, 0, ptag, did, iova, w.shift, &e);
+	iotlb_fill(v, x.epoch, ptag, did, iova, w.shift, &e);
 	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
 	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
 	return finish_ok(v, out, w.base, w.shift, w.perms, iova);
@@ -1360,7 +1421,6 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 	bool scalable = v->cfg.scalable && FIELD(rta, 11, 10) == 1;
 	unsigned hits = 0, shift = 0;
 	struct hwm_cache_ref cref = { 0 }, pref = { 0 }, tref = { 0 };
-	struct vtd_memo *m;
 	struct vtd_ctxi ci;
 	struct vtd_pei pe;
 	struct vtd_tlbe e;
@@ -1379,8 +1439,6 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 		h = H_GENERAL;
 		goto slow;
 	}
-
-	m = memo_slot(v, rid, iova);
 
 	/* Context cache (§6.2.2) */
 	{
@@ -1453,13 +1511,14 @@ static __attribute__((noinline)) int translate(struct vtd *v, const struct hwm_r
 	 * pass (the fast path has no PRIV/EXEC first-stage requests: a user
 	 * page, W for writes, R for reads), a read or an already-dirty entry.
 	 */
-	if (h != H_HIT && (!scalable || (pe.pgtt == PGTT_SS && !pe.ssade)))
+	if (h != H_HIT && (!scalable || (pe.pgtt == PGTT_SS && !pe.ssade)) &&
+	    !inject_armed(v)) /* (walk_and_fill() has the injection points) */
 		return ss_miss(v, req, out, &ci, &pe, did, ptag, hits, scalable, epoch);
 	if (__builtin_expect(h != H_HIT || !plain_hit(e.kind, e.perms, e.dirty, acc), 0))
 		goto slow;
 	/* (a hit of the first probe only: a later one also counted misses) */
 	if (shift == first_probe(v))
-		memo_put(m, req, rta, &cref, &pref, &tref, e.pa,
+		memo_put(memo_slot(v, rid, iova), req, rta, &cref, &pref, &tref, e.pa,
 			 e.perms | shift << 8 | (uint64_t)e.kind << 16 | (uint64_t)e.dirty << 24 |
 				 (uint64_t)hits << 32 | did << 40);
 	TRACE(v->bus.trace, hw_iotlb_hit, TRACE_STR(VTD_VENDOR), rid, did, iova, e.pa);

@@ -816,13 +816,21 @@ Test(vtd_gaps, memo_in_scalable_mode)
  * from an entry whose bits 51:HAW are reserved too, so the walk's own HAW
  * test of the table it starts from is a guard only.)
  */
+/* @x faulted with @want (with the checker on or off); the instance is done */
+static void fault_then_fini(struct vb *b, struct hwm_xlate x, unsigned want, int checker)
+{
+	cr_assert_eq(x.status, HWM_XLATE_FAULT, "checker %d", checker);
+	cr_assert_eq(x.fault.reason, want, "checker %d: reason %#x", checker, x.fault.reason);
+	drain_faults(b);
+	vb_fini(b);
+}
+
 Test(vtd_gaps, second_stage_root_beyond_haw)
 {
 	for (int checker = 0; checker < 2; checker++) {
 		struct vtd_config c = vb_config();
 		struct vb b;
 		struct vb_dev d;
-		struct hwm_xlate x;
 
 		c.checker = checker;
 		vb_init(&b, &c, false);
@@ -830,23 +838,13 @@ Test(vtd_gaps, second_stage_root_beyond_haw)
 		vb_ctx_legacy(&b, RID, DID, 4, 0, &d);
 		vb_ss_map(&b, d.ss_root, 4, IOVA, 0x200000, 1, SS_R | SS_W);
 		vb_wr64(&b, d.ctx, vb_rd64(&b, d.ctx) | 1ull << 50); /* SLPTPTR above HAW 48 */
-		x = xl(&b, RID, false, 0, IOVA, HWM_ACC_READ, false);
-		cr_assert_eq(x.status, HWM_XLATE_FAULT, "checker %d", checker);
-		cr_assert_eq(x.fault.reason, 0xb, "checker %d: reason %#x", checker,
-			     x.fault.reason);
-		drain_faults(&b);
-		vb_fini(&b);
+		fault_then_fini(&b, xl(&b, RID, false, 0, IOVA, HWM_ACC_READ, false), 0xb, checker);
 
 		vb_init(&b, &c, true);
 		vb_enable(&b);
 		vb_ctx_sm(&b, RID, 1, 0, VB_CTX_PASIDE, &d);
 		vb_pasid(&b, &d, 3, PGTT_SS, DID, 4, 0, 0);
 		vb_wr64(&b, d.pe, vb_rd64(&b, d.pe) | 1ull << 50); /* SSPTPTR above HAW */
-		x = xl(&b, RID, true, 3, IOVA, HWM_ACC_READ, false);
-		cr_assert_eq(x.status, HWM_XLATE_FAULT, "checker %d", checker);
-		cr_assert_eq(x.fault.reason, 0x5a, "checker %d: reason %#x", checker,
-			     x.fault.reason);
-		drain_faults(&b);
-		vb_fini(&b);
+		fault_then_fini(&b, xl(&b, RID, true, 3, IOVA, HWM_ACC_READ, false), 0x5a, checker);
 	}
 }

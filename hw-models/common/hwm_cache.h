@@ -640,7 +640,7 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 	uint64_t k0 = w0 & m0, k1 = w1 & m1, k2 = w2 & m2, k3 = (w3 & m3) | HWM_CENTRY_VALID;
 	unsigned pw = hwm_primary_word_(match);
 	uint64_t mpw = pw == 0 ? m0 : pw == 1 ? m1 : m2, kpw = pw == 0 ? k0 : pw == 1 ? k1 : k2;
-	uint64_t bit = 1ull << (tag->shift < 63 ? tag->shift : 63), tick;
+	uint64_t bit = 1ull << (tag->shift < 63 ? tag->shift : 63), tick, seq;
 	uint32_t si = hwm_cache_hash_(c->set_mask, w0, w1, w2, w3, hwm_fmask_(index, 1),
 				      hwm_fmask_(index & ~HWM_TAG_ADDR, 2), hwm_fmask_(index, 3),
 				      index & HWM_TAG_ADDR);
@@ -708,8 +708,9 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 						      .pad = (uint16_t)(t3 >> 16) };
 		}
 	}
-	/* writer side of the seqcount (odd while the entry changes) */
-	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+	/* writer side of the seqcount (odd while the entry changes; only we write it) */
+	seq = s->seq;
+	__atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	hwm_st_(&slot->tag[0], w0);
 	hwm_st_(&slot->tag[1], w1);
@@ -721,7 +722,7 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 	tick = hwm_ld_(&s->tick) + 1;
 	hwm_st_(&s->tick, tick);
 	hwm_st_(&slot->stamp, tick);
-	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 	s->fills++;
 	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 	return ev;

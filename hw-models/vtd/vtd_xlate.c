@@ -1206,7 +1206,7 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 	reason = ss_walk_(&x, scalable ? pe->ssptr : ci->sslptr,
 			  scalable ? pe->sslevels : ci->levels, iova, acc, false, did, ptag, true,
 			  true, &w);
-	/* (ss_walk() checked the access against the walked permissions) */
+	/* (the walk checked the access against the walked permissions) */
 	vtd_add_relaxed(&v->walks, 1);
 	vtd_add_relaxed(&v->walk_mem, out->cost.mem_accesses);
 	TRACE(v->bus.trace, hw_walk, TRACE_STR(VTD_VENDOR), req->rid, ptag, iova, x.levels,

@@ -72,12 +72,6 @@ static inline void wload(uint64_t *dst, const uint64_t *src, size_t n)
 		dst[i] = ld(&src[i]);
 }
 
-static inline void wstore(uint64_t *dst, const uint64_t *src, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		st(&dst[i], src[i]);
-}
-
 static inline void bump(uint64_t *c)
 {
 	st(c, ld(c) + 1);
@@ -176,11 +170,6 @@ static inline void key_words(const struct hwm_cache *c, const struct hwm_ctag *k
 	k[1] = raw[1] & c->km[1];
 	k[2] = raw[2] & c->km[2];
 	k[3] = (raw[3] & c->km[3]) | VALID;
-}
-
-static inline uint64_t shift_bit(unsigned shift)
-{
-	return 1ull << (shift < 63 ? shift : 63);
 }
 
 int hwm_cache_create(const struct hwm_cache_config *cfg, struct fault_ctx *fc,
@@ -338,108 +327,16 @@ static uint32_t pick_victim(struct hwm_cache *c, struct hwm_cset *s, uint32_t si
 }
 
 /*
- * Put the tag words @t (valid bit set; masked form @k) and the whole-word
- * payload @src into set @si: the slot of the same tag, else a free way, else
- * a victim. Caller holds the set lock inside write_begin/end.
- */
-static bool fill_locked(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_WORDS],
-			const uint64_t k[TAG_WORDS], const uint64_t *src, struct hwm_ctag *evicted)
-{
-	const uint64_t *m = c->km;
-	uint32_t ways = c->ways, n = c->pwords;
-	size_t stride = c->stride;
-	struct hwm_cset *s = &c->sets[si];
-	unsigned char *base = c->entries + (size_t)si * c->set_stride;
-	struct hwm_centry *slot = NULL;
-	uint64_t tick;
-	bool ev = false;
-
-	for (uint32_t w = 0; w < ways; w++) {
-		struct hwm_centry *e = (struct hwm_centry *)(base + w * stride);
-		uint64_t e3 = ld(&e->tag[3]);
-
-		if (!(e3 & VALID)) {
-			if (!slot)
-				slot = e;
-			continue;
-		}
-		if (!(((ld(&e->tag[0]) & m[0]) ^ k[0]) | ((ld(&e->tag[1]) & m[1]) ^ k[1]) |
-		      ((ld(&e->tag[2]) & m[2]) ^ k[2]) | ((e3 & m[3]) ^ k[3]))) {
-			slot = e; /* same tag: refresh in place */
-			break;
-		}
-	}
-	if (!slot) {
-		slot = ways == 1 ? (struct hwm_centry *)base
-				 : entry_at(c, si, pick_victim(c, s, si));
-		ev = true;
-		s->evictions++;
-		if (evicted)
-			e_tag(slot, evicted);
-	}
-	st(&slot->tag[0], t[0]);
-	st(&slot->tag[1], t[1]);
-	st(&slot->tag[2], t[2]);
-	st(&slot->tag[3], t[3]);
-	if (n == 4) { /* the usual size: unrolled */
-		st(&slot->payload[0], src[0]);
-		st(&slot->payload[1], src[1]);
-		st(&slot->payload[2], src[2]);
-		st(&slot->payload[3], src[3]);
-	} else {
-		wstore(slot->payload, src, n);
-	}
-	tick = ld(&s->tick) + 1;
-	st(&s->tick, tick);
-	st(&slot->stamp, tick);
-	s->fills++;
-	return ev;
-}
-
-/*
- * Published before the entry is, under the set lock and before the epoch check: a lookup
- * or invalidation that can see the entry sees its page size in the mask. Sequentially
- * consistent, as are the epoch bump and the epoch and mask loads of fills and
- * hwm_cache_inval_span(): of a fill publishing a new size and an invalidation bumping the
- * epoch, one sees the other's write (either the fill is dropped or the invalidation visits
- * the sets of that size). x86 emits the same instructions. hwm_cache_inval_all() clears
- * the mask before it sweeps the sets, so an entry whose bit a concurrent clear removed
- * (its fill saw the bit set just before) is in a set the sweep has yet to visit: no valid
- * entry outlives the sweep with its size missing from the mask.
- */
-static inline void publish_shift(struct hwm_cache *c, const uint64_t t[TAG_WORDS])
-{
-	uint64_t bit = shift_bit((t[2] >> 48) & 0xff);
-
-	if (!(__atomic_load_n(&c->shift_mask, __ATOMIC_RELAXED) & bit))
-		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_SEQ_CST);
-}
-
-/*
- * The common core of every fill, out of line: the callers (hwm_cache_fill,
- * hwm_cache_fill_spec) turn tags into words and sets, with constant masks
- * where they have them.
+ * Every fill that is not inline: the core (hwm_cache.h) with the cache's own
+ * masks. @t: the tag words; @src: whole-word payload.
  */
 bool hwm_cache_fill_set_(struct hwm_cache *c, uint32_t si, const uint64_t t[TAG_WORDS],
-			 const uint64_t k[TAG_WORDS], const uint64_t *src, const uint64_t *epoch,
-			 uint64_t seen, struct hwm_ctag *evicted)
+			 const uint64_t *src, const uint64_t *epoch, uint64_t seen,
+			 struct hwm_ctag *evicted)
 {
-	struct hwm_cset *s = &c->sets[si];
-	bool ev;
-
-	set_lock(s);
-	publish_shift(c, t);
-	/* under the lock (hwm_cache.h, "Invalidation epochs") */
-	if (epoch && __atomic_load_n(epoch, __ATOMIC_SEQ_CST) != seen) {
-		s->dropped++;
-		set_unlock(s);
-		return false;
-	}
-	write_begin(s);
-	ev = fill_locked(c, si, t, k, src, evicted);
-	write_end(s);
-	set_unlock(s);
-	return ev;
+	return hwm_cache_fill_core_(c, si, t[0], t[1], t[2], t[3], c->km[0], c->km[1], c->km[2],
+				    c->km[3], c->pw, src, (size_t)c->pwords * 8, epoch, seen,
+				    evicted);
 }
 
 /* The replacement policy's victim in a full set (for hwm_cache_fill_spec); under the lock. */
@@ -450,8 +347,7 @@ uint32_t hwm_cache_victim_(struct hwm_cache *c, uint32_t si)
 
 /* A payload that is not whole aligned words goes through a bounce buffer. */
 static __attribute__((noinline)) bool fill_bounce(struct hwm_cache *c, uint32_t si,
-						  const uint64_t t[TAG_WORDS],
-						  const uint64_t k[TAG_WORDS], const void *payload,
+						  const uint64_t t[TAG_WORDS], const void *payload,
 						  const uint64_t *epoch, uint64_t seen,
 						  struct hwm_ctag *evicted)
 {
@@ -459,20 +355,17 @@ static __attribute__((noinline)) bool fill_bounce(struct hwm_cache *c, uint32_t 
 
 	buf[c->pwords - (c->pwords > 0)] = 0; /* the padding of a partial last word */
 	memcpy(buf, payload, c->cfg.payload_size);
-	return hwm_cache_fill_set_(c, si, t, k, buf, epoch, seen, evicted);
+	return hwm_cache_fill_set_(c, si, t, buf, epoch, seen, evicted);
 }
 
 bool hwm_cache_fill_words_(struct hwm_cache *c, const uint64_t tag[TAG_WORDS], const void *payload,
 			   const uint64_t *epoch, uint64_t seen, struct hwm_ctag *evicted)
 {
-	const uint64_t *m = c->km;
-	uint64_t t[TAG_WORDS] = { tag[0], tag[1], tag[2], tag[3] | VALID };
-	uint64_t k[TAG_WORDS] = { t[0] & m[0], t[1] & m[1], t[2] & m[2], (t[3] & m[3]) | VALID };
 	uint32_t si = set_of(c, tag);
 
 	if (((uintptr_t)payload & 7) || (c->cfg.payload_size & 7))
-		return fill_bounce(c, si, t, k, payload, epoch, seen, evicted);
-	return hwm_cache_fill_set_(c, si, t, k, payload, epoch, seen, evicted);
+		return fill_bounce(c, si, tag, payload, epoch, seen, evicted);
+	return hwm_cache_fill_set_(c, si, tag, payload, epoch, seen, evicted);
 }
 
 bool hwm_cache_fill_since(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
@@ -529,7 +422,7 @@ size_t hwm_cache_inval(struct hwm_cache *c, hwm_cache_pred pred, void *arg)
 
 size_t hwm_cache_inval_all(struct hwm_cache *c)
 {
-	/* before the sweep, not after: see publish_shift() */
+	/* before the sweep, not after: see hwm_cache_fill_core_() */
 	__atomic_store_n(&c->shift_mask, 0, __ATOMIC_SEQ_CST);
 	return hwm_cache_inval(c, NULL, NULL);
 }
@@ -537,7 +430,7 @@ size_t hwm_cache_inval_all(struct hwm_cache *c)
 size_t hwm_cache_inval_span(struct hwm_cache *c, uint32_t fixed, const struct hwm_ctag *key,
 			    uint64_t first, uint64_t last, hwm_cache_pred pred, void *arg)
 {
-	/* seq_cst: see publish_shift() */
+	/* seq_cst: see hwm_cache_fill_core_() */
 	uint64_t shifts = __atomic_load_n(&c->shift_mask, __ATOMIC_SEQ_CST), m, pages = 0,
 		 raw[TAG_WORDS];
 	uint32_t nsets = c->set_mask + 1;

@@ -143,7 +143,7 @@ static inline bool hwm_cache_fill(struct hwm_cache *c, const struct hwm_ctag *ta
  * so either the fill saw the bump, or the fill's entry was in place before
  * the invalidation visited the set and is removed by it (the epoch and
  * page-size mask accesses involved are sequentially consistent, see
- * publish_shift() in hwm_cache.c). Single-threaded runs never drop a fill
+ * hwm_cache_fill_core_()). Single-threaded runs never drop a fill
  * (nothing runs between a translation's start and its fills), so results
  * and counters stay deterministic. The unguarded fills (hwm_cache_fill(),
  * hwm_cache_fill_spec()) are for caches no invalidation can race with.
@@ -343,9 +343,8 @@ bool hwm_cache_lookup_slow_(struct hwm_cache *c, const struct hwm_ctag *key, voi
 			    struct hwm_ctag *tag_out);
 bool hwm_cache_fill_words_(struct hwm_cache *c, const uint64_t tag[4], const void *payload,
 			   const uint64_t *epoch, uint64_t seen, struct hwm_ctag *evicted);
-bool hwm_cache_fill_set_(struct hwm_cache *c, uint32_t si, const uint64_t t[4], const uint64_t k[4],
-			 const uint64_t *src, const uint64_t *epoch, uint64_t seen,
-			 struct hwm_ctag *evicted);
+bool hwm_cache_fill_set_(struct hwm_cache *c, uint32_t si, const uint64_t t[4], const uint64_t *src,
+			 const uint64_t *epoch, uint64_t seen, struct hwm_ctag *evicted);
 
 /*
  * Tags are handed to the out-of-line code as words built here, not as the
@@ -619,40 +618,43 @@ static inline __attribute__((always_inline)) bool hwm_cache_get_spec(struct hwm_
 uint32_t hwm_cache_victim_(struct hwm_cache *c, uint32_t si);
 
 /*
- * hwm_cache_fill() for a cache created with match mask @match and index mask
- * @index (compile-time constants, as for hwm_cache_get_spec) and a payload
- * of @size bytes, whole aligned words (the cache's payload size, a
- * constant): all inline, the tag words, masks and set folded with the
- * constants, the payload stores unrolled. The same result as
- * hwm_cache_fill() (same slot choice, counters, LRU order).
+ * The core of every fill, under the set's lock: the tag words @w0..@w3 with
+ * match word masks @m0..@m3 (constants for hwm_cache_fill_spec_since(), the
+ * cache's own for the out-of-line fill), most selective word @pw, into set
+ * @si: the way holding the same tag, else a free way, else the replacement
+ * policy's victim; @size bytes of whole-word payload @src.
+ *
+ * The page size is published in the mask under the set lock, before the
+ * entry is and before the epoch check: a lookup or invalidation that can
+ * see the entry sees its size in the mask. Sequentially consistent, as are
+ * the epoch bump and the epoch and mask loads of fills and
+ * hwm_cache_inval_span(): of a fill publishing a new size and an
+ * invalidation bumping the epoch, one sees the other's write (either the
+ * fill is dropped or the invalidation visits the sets of that size); x86
+ * emits the same instructions. hwm_cache_inval_all() clears the mask before
+ * it sweeps the sets, so an entry whose bit a concurrent clear removed (its
+ * fill saw the bit set just before) is in a set the sweep has yet to visit:
+ * no valid entry outlives the sweep with its size missing from the mask.
  */
 static inline __attribute__((always_inline)) bool
-hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
-			  size_t size, uint32_t match, uint32_t index, const uint64_t *epoch,
-			  uint64_t seen, struct hwm_ctag *evicted)
+hwm_cache_fill_core_(struct hwm_cache *c, uint32_t si, uint64_t w0, uint64_t w1, uint64_t w2,
+		     uint64_t w3, uint64_t m0, uint64_t m1, uint64_t m2, uint64_t m3, unsigned pw,
+		     const uint64_t *src, size_t size, const uint64_t *epoch, uint64_t seen,
+		     struct hwm_ctag *evicted)
 {
-	uint64_t w0 = tag->addr, w1 = tag->sid | (uint64_t)tag->pasid << 32;
-	uint64_t w2 = tag->domain | (uint64_t)tag->vmid << 32 | (uint64_t)tag->shift << 48 |
-		      (uint64_t)tag->level << 56;
-	uint64_t w3 = tag->kind | (uint64_t)tag->flags << 8 | (uint64_t)tag->pad << 16;
-	uint64_t m0 = hwm_fmask_(match, 0), m1 = hwm_fmask_(match, 1), m2 = hwm_fmask_(match, 2),
-		 m3 = hwm_fmask_(match, 3) | HWM_CENTRY_VALID;
-	uint64_t k0 = w0 & m0, k1 = w1 & m1, k2 = w2 & m2, k3 = (w3 & m3) | HWM_CENTRY_VALID;
-	unsigned pw = hwm_primary_word_(match);
+	unsigned shift = (w2 >> 48) & 0xff;
+	uint64_t k0 = w0 & m0, k1 = w1 & m1, k2 = w2 & m2;
+	uint64_t k3 = (w3 & m3) | HWM_CENTRY_VALID, bit = 1ull << (shift < 63 ? shift : 63);
 	uint64_t mpw = pw == 0 ? m0 : pw == 1 ? m1 : m2, kpw = pw == 0 ? k0 : pw == 1 ? k1 : k2;
-	uint64_t bit = 1ull << (tag->shift < 63 ? tag->shift : 63), tick, seq;
-	uint32_t si = hwm_cache_hash_(c->set_mask, w0, w1, w2, w3, hwm_fmask_(index, 1),
-				      hwm_fmask_(index & ~HWM_TAG_ADDR, 2), hwm_fmask_(index, 3),
-				      index & HWM_TAG_ADDR);
+	uint64_t tick, seq;
 	uint32_t ways = c->ways;
 	size_t stride = c->stride;
 	struct hwm_cset *s = &c->sets[si];
 	unsigned char *base = c->entries + (size_t)si * c->set_stride;
-	const uint64_t *src = payload;
 	struct hwm_centry *slot = NULL;
 	bool ev = false;
 
-	assert(!(size & 7) && !((uintptr_t)payload & 7));
+	m3 |= HWM_CENTRY_VALID;
 	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
 #if defined(__x86_64__) || defined(__i386__)
@@ -660,7 +662,6 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 #else
 			;
 #endif
-	/* published under the lock, before the entry is (see publish_shift() in hwm_cache.c) */
 	if (!(__atomic_load_n(&c->shift_mask, __ATOMIC_RELAXED) & bit))
 		__atomic_fetch_or(&c->shift_mask, bit, __ATOMIC_SEQ_CST);
 	/* under the lock: see "Invalidation epochs" above */
@@ -726,6 +727,34 @@ hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const
 	s->fills++;
 	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 	return ev;
+}
+
+/*
+ * hwm_cache_fill() for a cache created with match mask @match and index mask
+ * @index (compile-time constants, as for hwm_cache_get_spec) and a payload
+ * of @size bytes, whole aligned words (the cache's payload size, a
+ * constant): all inline, the tag words, masks and set folded with the
+ * constants, the payload stores unrolled. The same result as
+ * hwm_cache_fill() (same slot choice, counters, LRU order).
+ */
+static inline __attribute__((always_inline)) bool
+hwm_cache_fill_spec_since(struct hwm_cache *c, const struct hwm_ctag *tag, const void *payload,
+			  size_t size, uint32_t match, uint32_t index, const uint64_t *epoch,
+			  uint64_t seen, struct hwm_ctag *evicted)
+{
+	uint64_t w0 = tag->addr, w1 = tag->sid | (uint64_t)tag->pasid << 32;
+	uint64_t w2 = tag->domain | (uint64_t)tag->vmid << 32 | (uint64_t)tag->shift << 48 |
+		      (uint64_t)tag->level << 56;
+	uint64_t w3 = tag->kind | (uint64_t)tag->flags << 8 | (uint64_t)tag->pad << 16;
+	uint32_t si = hwm_cache_hash_(c->set_mask, w0, w1, w2, w3, hwm_fmask_(index, 1),
+				      hwm_fmask_(index & ~HWM_TAG_ADDR, 2), hwm_fmask_(index, 3),
+				      index & HWM_TAG_ADDR);
+
+	assert(!(size & 7) && !((uintptr_t)payload & 7));
+	return hwm_cache_fill_core_(c, si, w0, w1, w2, w3, hwm_fmask_(match, 0),
+				    hwm_fmask_(match, 1), hwm_fmask_(match, 2),
+				    hwm_fmask_(match, 3), hwm_primary_word_(match), payload, size,
+				    epoch, seen, evicted);
 }
 
 static inline __attribute__((always_inline)) bool

@@ -1027,6 +1027,51 @@ static __attribute__((noinline)) int ctx_miss_stage(struct xl *x, struct hwm_xla
 }
 
 /*
+ * After a walk (both paths): the walk's statistics and trace, then a fault
+ * (with CM=1 cached as a negative entry) or the IOTLB fill (and the device
+ * TLB's for ATS) and the translation.
+ */
+static inline __attribute__((always_inline)) int walk_done(struct xl *x, struct hwm_xlate *out,
+							   uint32_t reason, const struct wres *w,
+							   unsigned kind, uint32_t did,
+							   uint32_t ptag, uint32_t pasid, bool ats)
+{
+	struct vtd *v = x->v;
+	const struct hwm_req *req = x->req;
+	uint64_t iova = req->iova;
+	struct vtd_tlbe e;
+
+	vtd_add_relaxed(&v->walks, 1);
+	vtd_add_relaxed(&v->walk_mem, out->cost.mem_accesses);
+	TRACE(v->bus.trace, hw_walk, TRACE_STR(VTD_VENDOR), req->rid, pasid, iova, x->levels,
+	      out->cost.mem_accesses, reason);
+	if (__builtin_expect(reason, 0)) {
+		if (v->cfg.cm && is_not_present(reason)) {
+			/* CM=1 (§6.1): not-present entries may be cached. */
+			struct vtd_tlbe neg = { .pte = w->pte,
+						.pte_pa = w->pte_pa,
+						.reason = reason,
+						.kind = IOTLB_KIND_NEG };
+			tlb_fill(v, x->epoch, v->iotlb, 0, ptag, did, iova, 12, &neg);
+		}
+		return finish_fault(x, out, reason);
+	}
+	e = (struct vtd_tlbe){ .pa = w->base,
+			       .pte = w->pte,
+			       .pte_pa = w->pte_pa,
+			       .perms = w->perms,
+			       .dirty = w->dirty,
+			       .kind = kind };
+	iotlb_fill(v, x->epoch, ptag, did, iova, w->shift, &e);
+	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
+	      iova & ~((1ull << w->shift) - 1), w->base, 1ull << w->shift, w->perms);
+	if (ats)
+		tlb_fill(v, x->epoch, v->devtlb, req->rid,
+			 req->has_pasid ? req->pasid : HWM_PASID_NONE, 0, iova, w->shift, &e);
+	return finish_ok(v, out, w->base, w->shift, w->perms, iova);
+}
+
+/*
  * The IOTLB missed (or a write found a clean entry): walk, fill the IOTLB
  * (or cache a not-present result with CM=1) and, for ATS, the device TLB.
  */
@@ -1036,10 +1081,8 @@ static __attribute__((noinline)) int walk_and_fill(struct xl *x, struct hwm_xlat
 						   uint32_t did, uint32_t ptag, uint32_t pasid,
 						   bool ad)
 {
-	struct vtd *v = x->v;
 	const struct hwm_req *req = x->req;
 	uint64_t iova = req->iova;
-	struct vtd_tlbe e;
 	uint32_t reason;
 	struct wres w;
 
@@ -1053,36 +1096,10 @@ static __attribute__((noinline)) int walk_and_fill(struct xl *x, struct hwm_xlat
 		reason = fs_walk(x, pe, kind == IOTLB_KIND_NESTED ? &n : NULL, iova, req->access,
 				 did, ptag, &w);
 	}
-	if (!reason)
+	/* (the second-stage walk checked the access against what it walked) */
+	if (!reason && kind != IOTLB_KIND_SS)
 		reason = access_fault(x->scalable, kind, w.perms, req->access, pe);
-	vtd_add_relaxed(&v->walks, 1);
-	vtd_add_relaxed(&v->walk_mem, out->cost.mem_accesses);
-	TRACE(v->bus.trace, hw_walk, TRACE_STR(VTD_VENDOR), req->rid, pasid, iova, x->levels,
-	      out->cost.mem_accesses, reason);
-	if (reason) {
-		if (v->cfg.cm && is_not_present(reason)) {
-			/* CM=1 (§6.1): not-present entries may be cached. */
-			struct vtd_tlbe neg = { .pte = w.pte,
-						.pte_pa = w.pte_pa,
-						.reason = reason,
-						.kind = IOTLB_KIND_NEG };
-			tlb_fill(v, x->epoch, v->iotlb, 0, ptag, did, iova, 12, &neg);
-		}
-		return finish_fault(x, out, reason);
-	}
-	e = (struct vtd_tlbe){ .pa = w.base,
-			       .pte = w.pte,
-			       .pte_pa = w.pte_pa,
-			       .perms = w.perms,
-			       .dirty = w.dirty,
-			       .kind = kind };
-	tlb_fill(v, x->epoch, v->iotlb, 0, ptag, did, iova, w.shift, &e);
-	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
-	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
-	if (req->ats)
-		tlb_fill(v, x->epoch, v->devtlb, req->rid,
-			 req->has_pasid ? req->pasid : HWM_PASID_NONE, 0, iova, w.shift, &e);
-	return finish_ok(v, out, w.base, w.shift, w.perms, iova);
+	return walk_done(x, out, reason, &w, kind, did, ptag, pasid, req->ats);
 }
 
 /* An IOTLB hit, any kind: a cached fault, an access check, a clean entry written, ATS. */
@@ -1196,7 +1213,6 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 			.epoch = epoch };
 	uint32_t acc = req->access, reason;
 	uint64_t iova = req->iova;
-	struct vtd_tlbe e;
 	struct wres w;
 
 	out->cost = (struct hwm_cost){ .cache_hits = hits,
@@ -1207,31 +1223,7 @@ static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req
 			  scalable ? pe->sslevels : ci->levels, iova, acc, false, did, ptag, true,
 			  true, &w);
 	/* (the walk checked the access against the walked permissions) */
-	vtd_add_relaxed(&v->walks, 1);
-	vtd_add_relaxed(&v->walk_mem, out->cost.mem_accesses);
-	TRACE(v->bus.trace, hw_walk, TRACE_STR(VTD_VENDOR), req->rid, ptag, iova, x.levels,
-	      out->cost.mem_accesses, reason);
-	if (__builtin_expect(reason, 0)) {
-		if (v->cfg.cm && is_not_present(reason)) {
-			/* CM=1 (§6.1): not-present entries may be cached. */
-			struct vtd_tlbe neg = { .pte = w.pte,
-						.pte_pa = w.pte_pa,
-						.reason = reason,
-						.kind = IOTLB_KIND_NEG };
-			tlb_fill(v, x.epoch, v->iotlb, 0, ptag, did, iova, 12, &neg);
-		}
-		return finish_fault(&x, out, reason);
-	}
-	e = (struct vtd_tlbe){ .pa = w.base,
-			       .perms = w.perms,
-			       .dirty = w.dirty,
-			       .kind = IOTLB_KIND_SS,
-			       .pte = w.pte,
-			       .pte_pa = w.pte_pa };
-	iotlb_fill(v, x.epoch, ptag, did, iova, w.shift, &e);
-	TRACE(v->bus.trace, hw_iotlb_fill, TRACE_STR(VTD_VENDOR), did,
-	      iova & ~((1ull << w.shift) - 1), w.base, 1ull << w.shift, w.perms);
-	return finish_ok(v, out, w.base, w.shift, w.perms, iova);
+	return walk_done(&x, out, reason, &w, IOTLB_KIND_SS, did, ptag, ptag, false);
 }
 
 static __attribute__((noinline)) int handover(struct vtd *v, const struct hwm_req *req,

@@ -1,14 +1,14 @@
 # A thin layer over CMake. The two commands a new user needs:
 #   make demo   install what is missing, build, run the main job
 #   make test   install what is missing, build with ASan+UBSan, run the suite
-# Others: make build, make bench, make clang, make tsan, make coverage, make format,
-# make format-check, make clean.
+# Others: make build, make bench, make bench-compare, make clang, make tsan, make coverage,
+# make format, make format-check, make clean.
 
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE   ?= cmake
 BUILD   ?= build
 
-.PHONY: all deps build demo test bench clang tsan coverage format format-check clean
+.PHONY: all deps build demo test bench bench-compare clang tsan coverage format format-check clean
 
 all: build
 
@@ -33,6 +33,12 @@ test: deps
 
 bench: build
 	$(BUILD)/release/iommusim-bench
+
+# Two builds in alternating rounds (docs/bench.md):
+#   make bench-compare A=/path/to/old/iommusim-bench [B=...] [BENCH='translate.vtd.*']
+bench-compare: build
+	@test -n "$(A)" || { echo "bench-compare: set A to the other build's iommusim-bench"; exit 2; }
+	./scripts/bench-compare.sh "$(A)" "$(or $(B),$(BUILD)/release/iommusim-bench)" $(BENCH)
 
 # Both compilers must stay warning-free.
 clang: deps

@@ -131,3 +131,37 @@ Test(bench_smoke, usage_errors_exit_2)
 	cr_assert_not_null(strstr(out, "Exit status"));
 	free(out);
 }
+
+#define COMPARE_PROG IOMMUSIM_SOURCE_DIR "/scripts/bench-compare.sh"
+
+/* scripts/bench-compare.sh: two builds (here the same one) in alternating rounds */
+Test(bench_smoke, compare_script)
+{
+	int status;
+	char *out;
+
+	out = run(COMPARE_PROG " --rounds 2 --repetitions 2 --min-time 0.01 " BENCH_PROG
+			       " " BENCH_PROG " trace.emit.off",
+		  &status);
+	cr_assert_eq(status, 0, "exit %d, output:\n%s", status, out);
+	cr_assert_not_null(strstr(out, "2 alternating rounds"), "output:\n%s", out);
+	cr_assert_not_null(strstr(out, "trace.emit.off\n"), "output:\n%s", out);
+	cr_assert_not_null(strstr(out, "  A median middle "), "output:\n%s", out);
+	cr_assert_not_null(strstr(out, "  B best   middle "), "output:\n%s", out);
+	free(out);
+	/* usage errors exit 2; a benchmark that fails to run exits 1 */
+	out = run(COMPARE_PROG " " BENCH_PROG " 2>/dev/null", &status);
+	cr_assert_eq(status, 2);
+	free(out);
+	out = run(COMPARE_PROG " --rounds 0 " BENCH_PROG " " BENCH_PROG " 2>/dev/null", &status);
+	cr_assert_eq(status, 2);
+	free(out);
+	out = run(COMPARE_PROG " " BENCH_PROG " /no/such/bench 2>/dev/null", &status);
+	cr_assert_eq(status, 2);
+	free(out);
+	out = run(COMPARE_PROG " --rounds 1 " BENCH_PROG " " BENCH_PROG
+			       " no.such.benchmark 2>/dev/null",
+		  &status);
+	cr_assert_eq(status, 1);
+	free(out);
+}

@@ -306,21 +306,23 @@ static void area_unfill_range(struct iopt_area *area, struct iopt_pages *pages, 
 
 /* ------------------------------------------------------ area <-> domains */
 
-int iopt_area_fill_domains(struct iopt_area *area, struct iopt_pages *pages)
+/*
+ * Map the area's pinned pages into @nd domains, batch by batch. On failure
+ * whatever this call mapped is unmapped again and the pins it took are
+ * dropped. Caller holds pages->mutex.
+ */
+static int area_fill(struct iopt_area *area, struct iopt_pages *pages,
+		     struct iommu_domain *const *domains, unsigned int nd)
 {
-	struct io_pagetable *iopt = area->iopt;
 	uint64_t s0 = iopt_area_index(area), l0 = iopt_area_last_index(area);
 	uint64_t done = s0, s;
 	struct pfn_batch b;
-	unsigned int nd = iopt->ndomains, d;
+	unsigned int d;
 	int rc;
 
-	if (!nd)
-		return 0;
-	pthread_mutex_lock(&pages->mutex);
 	rc = batch_init(&b, pages, l0 - s0 + 1, NULL);
 	if (rc)
-		goto out_unlock;
+		return rc;
 	TRACE(pages->tc, iommufd_domain_fill, iopt_area_iova(area), iopt_area_last_iova(area), nd);
 	for (s = s0; s <= l0; s += b.cap) {
 		uint64_t e = min(l0, s + b.cap - 1);
@@ -329,13 +331,13 @@ int iopt_area_fill_domains(struct iopt_area *area, struct iopt_pages *pages)
 		if (rc)
 			goto err_unfill;
 		for (d = 0; d < nd; d++) {
-			rc = batch_to_domain(area, iopt->domains[d], s, e, b.pfns);
+			rc = batch_to_domain(area, domains[d], s, e, b.pfns);
 			if (rc)
 				break;
 		}
 		if (rc) {
 			while (d--)
-				area_unmap_indexes(area, iopt->domains[d], s, e);
+				area_unmap_indexes(area, domains[d], s, e);
 			pages_unpin_holes(pages, s, e, b.pfns);
 			goto err_unfill;
 		}
@@ -343,17 +345,29 @@ int iopt_area_fill_domains(struct iopt_area *area, struct iopt_pages *pages)
 		if (e == l0)
 			break;
 	}
-	area->storage_domain = iopt->domains[0];
-	itree_insert(&pages->domains_itree, &area->pages_node);
 	batch_destroy(&b);
-	pthread_mutex_unlock(&pages->mutex);
 	return 0;
 
 err_unfill:
 	if (done > s0)
-		area_unfill_range(area, pages, s0, done - 1, iopt->domains, nd, iopt->domains[0]);
+		area_unfill_range(area, pages, s0, done - 1, domains, nd, domains[0]);
 	batch_destroy(&b);
-out_unlock:
+	return rc;
+}
+
+int iopt_area_fill_domains(struct iopt_area *area, struct iopt_pages *pages)
+{
+	struct io_pagetable *iopt = area->iopt;
+	int rc;
+
+	if (!iopt->ndomains)
+		return 0;
+	pthread_mutex_lock(&pages->mutex);
+	rc = area_fill(area, pages, iopt->domains, iopt->ndomains);
+	if (!rc) {
+		area->storage_domain = iopt->domains[0];
+		itree_insert(&pages->domains_itree, &area->pages_node);
+	}
 	pthread_mutex_unlock(&pages->mutex);
 	return rc;
 }
@@ -372,41 +386,10 @@ void iopt_area_unfill_domains(struct iopt_area *area, struct iopt_pages *pages)
 	pthread_mutex_unlock(&pages->mutex);
 }
 
+/* One more domain for a filled area (pages->mutex held by the caller). */
 int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
 {
-	struct iopt_pages *pages = area->pages;
-	uint64_t s0 = iopt_area_index(area), l0 = iopt_area_last_index(area);
-	uint64_t done = s0, s;
-	struct pfn_batch b;
-	int rc;
-
-	rc = batch_init(&b, pages, l0 - s0 + 1, NULL);
-	if (rc)
-		return rc;
-	TRACE(pages->tc, iommufd_domain_fill, iopt_area_iova(area), iopt_area_last_iova(area), 1);
-	for (s = s0; s <= l0; s += b.cap) {
-		uint64_t e = min(l0, s + b.cap - 1);
-
-		rc = pages_read_pfns(pages, s, e, b.pfns);
-		if (rc)
-			goto err_unfill;
-		rc = batch_to_domain(area, domain, s, e, b.pfns);
-		if (rc) {
-			pages_unpin_holes(pages, s, e, b.pfns);
-			goto err_unfill;
-		}
-		done = e + 1;
-		if (e == l0)
-			break;
-	}
-	batch_destroy(&b);
-	return 0;
-
-err_unfill:
-	if (done > s0)
-		area_unfill_range(area, pages, s0, done - 1, &domain, 1, domain);
-	batch_destroy(&b);
-	return rc;
+	return area_fill(area, area->pages, &domain, 1);
 }
 
 void iopt_area_unmap_domain(struct iopt_area *area, struct iommu_domain *domain)

@@ -1197,12 +1197,13 @@ struct fast_state {
 /*
  * The fast path's IOTLB miss for a second-stage translation without A/D
  * (legacy, or scalable PGTT=2 without SSADE): straight to the walk, with
- * the state walk_and_fill() needs and nothing else.
+ * the state walk_and_fill() needs and nothing else. Inline in translate()
+ * (a call here cost more than it saved; the memo's hits never reach it).
  */
-static __attribute__((noinline)) int ss_miss(struct vtd *v, const struct hwm_req *req,
-					     struct hwm_xlate *out, const struct vtd_ctxi *ci,
-					     struct vtd_pei *pe, uint64_t did, uint64_t ptag,
-					     unsigned hits, bool scalable, uint64_t epoch)
+static inline __attribute__((always_inline)) int
+ss_miss(struct vtd *v, const struct hwm_req *req, struct hwm_xlate *out, const struct vtd_ctxi *ci,
+	struct vtd_pei *pe, uint64_t did, uint64_t ptag, unsigned hits, bool scalable,
+	uint64_t epoch)
 {
 	const struct hwm_cost_config *cc = &v->cfg.cost;
 	struct xl x = { .v = v,

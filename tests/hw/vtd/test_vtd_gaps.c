@@ -848,3 +848,55 @@ Test(vtd_gaps, second_stage_root_beyond_haw)
 		fault_then_fini(&b, xl(&b, RID, true, 3, IOVA, HWM_ACC_READ, false), 0x5a, checker);
 	}
 }
+
+/*
+ * Injection on the fast path: with the checker off an IOTLB miss walks in
+ * the fast path, unless a fault context is armed: then it must go through
+ * the general path's walk, which has the injection points. Same faults with
+ * the checker on and off: a paging-entry read that aborts (legacy 0x7), a W
+ * bit flipped in every paging entry read (0x5 for a write).
+ */
+Test(vtd_gaps, injection_points_reached_with_the_checker_off)
+{
+	for (int checker = 0; checker < 2; checker++) {
+		struct vtd_config c = vb_config();
+		struct fault_ctx *fc;
+		struct vtd_stats s;
+		struct vb b;
+		struct vb_dev d;
+		struct hwm_xlate x;
+
+		c.checker = checker;
+		cr_assert_eq(fault_ctx_create(NULL, &fc), 0);
+		vb_init(&b, &c, false);
+		with_fault_ctx(&b, fc, false);
+		vb_enable(&b);
+		vb_ctx_legacy(&b, RID, DID, 4, 0, &d);
+		vb_ss_map(&b, d.ss_root, 4, IOVA, PA1, 1, SS_R | SS_W);
+		vb_ss_map(&b, d.ss_root, 4, IOVA + 0x40000000, PA1, 1, SS_R | SS_W);
+		/* context cached, nothing else: the next requests miss the IOTLB and walk */
+		cr_assert_eq(xl(&b, RID, false, 0, 0x7000, HWM_ACC_READ, false).status,
+			     HWM_XLATE_FAULT);
+		drain_faults(&b);
+		arm(fc, "vtd.walk_read");
+		x = xl(&b, RID, false, 0, IOVA, HWM_ACC_READ, false);
+		fault_disarm(fc);
+		cr_assert_eq(x.status, HWM_XLATE_FAULT, "checker %d", checker);
+		cr_assert_eq(x.fault.reason, 0x7, "checker %d: reason %#x", checker,
+			     x.fault.reason);
+		arm(fc, "vtd.pte_flip");
+		x = xl(&b, RID, false, 0, IOVA + 0x40000000, HWM_ACC_WRITE, false);
+		fault_disarm(fc);
+		cr_assert_eq(x.status, HWM_XLATE_FAULT, "checker %d", checker);
+		cr_assert_eq(x.fault.reason, 0x5, "checker %d: reason %#x", checker,
+			     x.fault.reason);
+		vtd_get_stats(b.iommu, &s);
+		/* one aborted read, three flipped entries: the first request's walk left
+		 * the top-level entry in the walk cache, so walks start a level down */
+		cr_assert_eq(s.common.injected, 1 + 3, "checker %d: %lu injections", checker,
+			     (unsigned long)s.common.injected);
+		drain_faults(&b);
+		vb_fini(&b);
+		fault_ctx_destroy(fc);
+	}
+}

@@ -350,38 +350,58 @@ static __attribute__((noinline)) void checker_pwc(struct vtd *v, uint32_t rid,
 		vtd_check(v, VTD_CHK_TABLE_REUSE, rid, p->next, cur);
 }
 
-/* pwc_find() with the checker on: the whole payload, compared against memory. */
+/* The walk-cache tag of the level-@l entry that translates @in (a value: it stays in registers). */
+static inline struct hwm_ctag pwc_tag(unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
+				      unsigned l)
+{
+	unsigned sh = 12 + 9 * (l - 1);
+
+	return (struct hwm_ctag){ .addr = in & ~((1ull << sh) - 1),
+				  .shift = sh,
+				  .level = l,
+				  .kind = kind,
+				  .domain = did,
+				  .pasid = pasid };
+}
+
+/*
+ * The walk-cache probes, deepest level first (2 up to @top), skipping sizes
+ * the cache never held: the level hit in *@l and the first @size bytes of
+ * its payload in @p (@size a constant at each call).
+ */
+static inline __attribute__((always_inline)) bool
+pwc_lookup(struct vtd *v, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in, unsigned top,
+	   struct vtd_pwce *p, size_t size, unsigned *l)
+{
+	uint64_t present = hwm_cache_shift_mask_(v->pwc);
+	struct hwm_cache_view cv = hwm_cache_view(v->pwc);
+
+	for (*l = 2; *l <= top; (*l)++) {
+		struct hwm_ctag k = pwc_tag(kind, did, pasid, in, *l);
+
+		if ((present & BIT(k.shift)) &&
+		    hwm_cache_get_spec_view(&cv, &k, p, size, VTD_PWC_MATCH, VTD_PWC_INDEX))
+			return true;
+	}
+	return false;
+}
+
+/* pwc_lookup() with the checker on: the whole payload, compared against memory. */
 static __attribute__((noinline, cold)) bool pwc_find_checked(struct xl *x, unsigned kind,
 							     uint32_t did, uint32_t pasid,
 							     uint64_t in, unsigned top,
 							     struct vtd_pwce *p, unsigned *l)
 {
-	struct vtd *v = x->v;
-	uint64_t present = hwm_cache_shift_mask_(v->pwc);
-	struct hwm_cache_view cv = hwm_cache_view(v->pwc);
-	unsigned sh = 21;
-
-	for (*l = 2; *l <= top; (*l)++, sh += 9) {
-		struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
-				      .shift = sh,
-				      .level = *l,
-				      .kind = kind,
-				      .domain = did,
-				      .pasid = pasid };
-		if ((present & BIT(sh)) &&
-		    hwm_cache_get_spec_view(&cv, &k, p, sizeof(*p), VTD_PWC_MATCH, VTD_PWC_INDEX)) {
-			checker_pwc(v, x->req->rid, p);
-			return true;
-		}
-	}
-	return false;
+	if (!pwc_lookup(x->v, kind, did, pasid, in, top, p, sizeof(*p), l))
+		return false;
+	checker_pwc(x->v, x->req->rid, p);
+	return true;
 }
 
 /*
- * The deepest paging-structure-cache entry for @in (§6.2.4): levels 2 up to
- * @top, skipping sizes the cache never held. On a hit, the walk resumes
- * below it with the cached table and cumulative permissions. Inline: the
- * fast path's walk keeps its loop in registers.
+ * The deepest paging-structure-cache entry for @in (§6.2.4). On a hit, the
+ * walk resumes below it with the cached table and cumulative permissions.
+ * Inline: the fast path's walk keeps its loop in registers.
  */
 static inline __attribute__((always_inline)) bool
 pwc_find(struct xl *x, bool checker, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
@@ -389,34 +409,12 @@ pwc_find(struct xl *x, bool checker, unsigned kind, uint32_t did, uint32_t pasid
 {
 	struct vtd *v = x->v;
 	struct vtd_pwce p;
-	unsigned l = 2, sh = 21;
+	unsigned l;
 
-	if (__builtin_expect(checker, 0)) {
-		/* the checker compares the cached entry: the whole payload */
-		if (!pwc_find_checked(x, kind, did, pasid, in, top, &p, &l))
-			return false;
-		goto hit;
-	}
-	{
-		uint64_t present = hwm_cache_shift_mask_(v->pwc);
-		struct hwm_cache_view cv = hwm_cache_view(v->pwc);
-
-		/* deepest level first; sizes the cache never held are not probed */
-		for (; l <= top; l++, sh += 9) {
-			struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
-					      .shift = sh,
-					      .level = l,
-					      .kind = kind,
-					      .domain = did,
-					      .pasid = pasid };
-			if ((present & BIT(sh)) &&
-			    hwm_cache_get_spec_view(&cv, &k, &p, VTD_PWCE_HOT, VTD_PWC_MATCH,
-						    VTD_PWC_INDEX))
-				goto hit;
-		}
-	}
-	return false;
-hit:
+	if (__builtin_expect(checker, 0)
+		    ? !pwc_find_checked(x, kind, did, pasid, in, top, &p, &l)
+		    : !pwc_lookup(v, kind, did, pasid, in, top, &p, VTD_PWCE_HOT, &l))
+		return false;
 	hwm_cost_cache_hit(x->cost, &v->cfg.cost);
 	*level = l - 1;
 	*table = p.next;
@@ -432,13 +430,7 @@ static inline __attribute__((always_inline)) void
 pwc_put(struct vtd *v, uint64_t epoch, unsigned kind, uint32_t did, uint32_t pasid, uint64_t in,
 	unsigned l, uint64_t next, uint64_t entry, uint64_t entry_pa, uint64_t perms)
 {
-	unsigned sh = 12 + 9 * (l - 1);
-	struct hwm_ctag k = { .addr = in & ~((1ull << sh) - 1),
-			      .shift = sh,
-			      .level = l,
-			      .kind = kind,
-			      .domain = did,
-			      .pasid = pasid };
+	struct hwm_ctag k = pwc_tag(kind, did, pasid, in, l);
 	struct vtd_pwce p = { .next = next, .perms = perms, .entry = entry, .entry_pa = entry_pa };
 
 	hwm_cache_fill_spec_since(v->pwc, &k, &p, sizeof(p), VTD_PWC_MATCH, VTD_PWC_INDEX,
